@@ -1,0 +1,48 @@
+# One entry point for people and CI. `make test` sets up everything itself and runs the whole suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export HOSTREACH_CACHE ?= /var/cache/hostreach-kind
+# The collection as Ansible and Python find it: .build/collections/ansible_collections/hostreach/kind -> .
+COLLECTIONS := $(CURDIR)/.build/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+VENV = $(shell scripts/setup-venv.sh)
+RUN = PATH="$(VENV)/bin:$$PATH"
+
+.PHONY: test setup link lint sanity unit integration molecule build doc expose clean
+
+test: setup lint sanity unit integration molecule ## everything CI runs
+
+setup: ## Debian packages, Docker engine, venv
+	scripts/setup-host.sh
+	scripts/setup-venv.sh >/dev/null
+	$(MAKE) --no-print-directory link
+
+link:
+	mkdir -p $(COLLECTIONS)/ansible_collections/hostreach
+	ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/hostreach/kind
+
+lint: link
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) ansible-lint --profile production
+
+sanity:
+	scripts/sanity.sh
+
+unit: link
+	$(RUN) python -m pytest tests/unit
+
+integration: link
+	$(RUN) python -m pytest tests/integration
+
+molecule: link
+	@echo "molecule: no scenarios yet"
+
+build: ## installable tarball in .build/
+	$(RUN) ansible-galaxy collection build --force --output-path .build .
+
+doc: link
+	$(RUN) ansible-doc hostreach.kind.docker_bridge_routes >/dev/null
+
+clean:
+	rm -rf .build .pytest_cache .ruff_cache
