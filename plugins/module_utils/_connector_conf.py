@@ -1,0 +1,207 @@
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parse, plan and render docker-connector.conf. Pure: no I/O.
+
+The file is a list of lines. Only `route` lines are ever rewritten; every other line (comments, `addr`,
+`port`, `mtu`, `expose <addr>`, unknown words, blank lines, a last line without newline) is kept
+byte-for-byte. docker-connector reads a route line as `route <cidr>[ expose]` (it splits the value on
+single spaces and looks at the second field for the `expose` flag) and routes IPv4 only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing as t
+
+IPV6_REASON = "IPv6 subnet: docker-connector routes IPv4 only"
+EXPOSE_FLAG = "expose"
+
+_ROUTE_RE = re.compile(r"^(?P<indent>[ \t]*)route[ \t]+(?P<spec>\S+)(?P<rest>.*)$")
+_IPV4_HEAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/")
+_IPV6_HEAD = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/")
+
+Network = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+class Line(t.NamedTuple):
+    """One line of the file: `text` without its line ending, `ending` ('\\n', '\\r\\n' or '' for the last)."""
+
+    text: str
+    ending: str
+    networks: tuple  # the subnets of a route line (empty for every other line)
+    exposed: bool
+
+    @property
+    def ipv4(self) -> list:
+        return [n for n in self.networks if n.version == 4]
+
+    @property
+    def needs_repair(self) -> bool:
+        """Glued subnets (`route 172.18.0.0/16fc00:f853:ccd:e793::/64`) or IPv6 next to IPv4."""
+        return len(self.networks) > 1
+
+
+class Plan(t.NamedTuple):
+    text: str
+    added: list
+    removed: list
+    repaired: list
+    skipped: list
+
+
+def parse_network(text: str, strict: bool = False) -> Network | None:
+    """A CIDR as docker-connector accepts it (host bits allowed unless strict: 172.18.0.1/16 is 172.18.0.0/16)."""
+    if "/" not in text:
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=strict)
+    except ValueError:
+        return None
+
+
+def split_glued(spec: str) -> tuple:
+    """The subnets in a route value, also when several are glued together without a separator.
+
+    `docker network inspect --format "route {{range .IPAM.Config}}{{.Subnet}}{{end}}"` writes a
+    dual-stack network as `172.18.0.0/16fc00:f853:ccd:e793::/64`. Returns () when `spec` is not a
+    sequence of valid CIDRs. Where a glued split is ambiguous (`10.0.0.0/2110.1.0.0/16`), subnets
+    without host bits (as Docker reports them) and then longer prefixes win.
+    """
+    whole = parse_network(spec)
+    if whole is not None or not spec:
+        return (whole,) if whole is not None else ()
+    head = _IPV4_HEAD.match(spec) or _IPV6_HEAD.match(spec)
+    if head is None:
+        return ()
+    for strict in (True, False):
+        for end in range(head.end() + 3, head.end(), -1):
+            first = parse_network(spec[:end], strict) if spec[head.end() : end].isdigit() else None
+            rest = split_glued(spec[end:]) if first is not None else ()
+            if rest:
+                return (first, *rest)
+    return ()
+
+
+def _parse_line(text: str, ending: str) -> Line:
+    match = _ROUTE_RE.match(text)
+    if match is None:
+        return Line(text, ending, (), False)
+    networks = split_glued(match.group("spec"))
+    rest = match.group("rest")
+    exposed = rest.startswith(" " + EXPOSE_FLAG) and rest[1:].split(" ", 1)[0] == EXPOSE_FLAG
+    return Line(text, ending, networks, exposed)
+
+
+def parse(text: str) -> list:
+    """Lines of the file; `render(parse(text)) == text` for every text."""
+    lines = []
+    for chunk in _split_lines(text):
+        if chunk.endswith("\r\n"):
+            lines.append(_parse_line(chunk[:-2], "\r\n"))
+        elif chunk.endswith("\n"):
+            lines.append(_parse_line(chunk[:-1], "\n"))
+        else:
+            lines.append(_parse_line(chunk, ""))
+    return lines
+
+
+def _split_lines(text: str) -> list:
+    """Split on '\\n' only (as docker-connector's reader does), keeping each line's ending."""
+    chunks = [part + "\n" for part in text.split("\n")]
+    chunks[-1] = chunks[-1][:-1]
+    return [c for c in chunks if c]
+
+
+def render(lines: list) -> str:
+    return "".join(line.text + line.ending for line in lines)
+
+
+def routes(lines: list) -> list:
+    """IPv4 subnets of the route lines, in file order, without repeats."""
+    seen: list = []
+    for line in lines:
+        seen.extend(n for n in line.ipv4 if n not in seen)
+    return seen
+
+
+def route_text(network: Network, exposed: bool) -> str:
+    return "route {}{}".format(network, " " + EXPOSE_FLAG if exposed else "")
+
+
+def _newline(lines: list) -> str:
+    return next((line.ending for line in lines if line.ending), "\n")
+
+
+def plan(
+    lines: list,
+    wanted: list,
+    unwanted: t.Iterable = (),
+    keep: t.Optional[t.Iterable] = None,
+    expose: t.Optional[bool] = None,
+) -> Plan:
+    """The new file text and what changed, from one comparison of the current lines with the wanted state.
+
+    wanted   IPv4 subnets that must have a route line (appended in this order when missing).
+    unwanted IPv4 subnets whose route lines must go (state=absent).
+    keep     when given (prune=true): route lines for IPv4 subnets outside this set go too.
+    expose   True/False sets/clears the `expose` flag on the lines of `wanted`; None leaves it as found.
+
+    Equal subnets written differently (`172.18.0.1/16`, extra spaces) count as present and are left
+    as written; later duplicates of a subnet are dropped; glued lines are split into one line per
+    IPv4 subnet with their IPv6 subnets reported in `skipped`.
+    """
+    unwanted = set(unwanted)
+    keep = None if keep is None else set(keep)
+    newline = _newline(lines)
+    out: list = []
+    seen: set = set()
+    added: list = []
+    removed: list = []
+    repaired: list = []
+    skipped: list = []
+
+    def goes(network: Network) -> bool:
+        return network in unwanted or (keep is not None and network not in keep)
+
+    for number, line in enumerate(lines, start=1):
+        if not (line.ipv4 or line.needs_repair):
+            out.append(line)
+            continue
+        skipped.extend({"subnet": str(n), "line": number, "reason": IPV6_REASON} for n in line.networks if n.version == 6)
+        fresh = [n for n in line.ipv4 if n not in seen]
+        seen.update(fresh)
+        gone = [n for n in fresh if goes(n)]
+        removed.extend(str(n) for n in gone)
+        kept = [n for n in fresh if n not in gone]
+        flag = expose if expose is not None and any(n in wanted for n in kept) else line.exposed
+        if not line.needs_repair and kept == line.ipv4 and flag == line.exposed:
+            out.append(line)
+            continue
+        new = [Line(route_text(n, flag), newline, (n,), flag) for n in kept]
+        reason = _repair_reason(line, len(fresh) < len(line.ipv4), flag)
+        if reason:
+            repaired.append({"line": number, "before": line.text, "after": [x.text for x in new], "reason": reason})
+        if new and not line.ending:
+            new[-1] = new[-1]._replace(ending="")
+        out.extend(new)
+
+    missing = [n for n in wanted if n not in seen]
+    if missing and out and not out[-1].ending:
+        out[-1] = out[-1]._replace(ending=newline)
+    for network in missing:
+        seen.add(network)
+        added.append(str(network))
+        out.append(Line(route_text(network, bool(expose)), newline, (network,), bool(expose)))
+    return Plan(render(out), added, removed, repaired, skipped)
+
+
+def _repair_reason(line: Line, duplicate: bool, flag: bool) -> str:
+    """Why a line was rewritten without changing which subnets are routed ('' for a plain removal)."""
+    if line.needs_repair:
+        return "glued subnets split into one route line per IPv4 subnet"
+    if duplicate:
+        return "duplicate of an earlier route line"
+    if flag != line.exposed:
+        return "expose flag %s" % ("added" if flag else "removed")
+    return ""
