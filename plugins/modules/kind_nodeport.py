@@ -1,0 +1,358 @@
+#!/usr/bin/python
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kind_nodeport
+short_description: Switch Kubernetes Services to NodePort (and back) and return URLs that open from the host
+version_added: 0.1.0
+description:
+  - Makes the selected Services of a kind cluster (or any Kubernetes cluster) type C(NodePort), so that
+    C(http://<node IP>:<nodePort>) opens from the developer's machine, and returns the node IPs, the
+    nodePorts and those URLs.
+  - The apiserver allocates the nodePorts, unless O(services[].node_ports) fixes them.
+  - Before the first change, the Service's original type (and C(externalTrafficPolicy) when it had one) is
+    recorded in the annotation C(hostreach.kind/original). O(state=absent) puts back exactly that, drops the
+    nodePorts and the annotation, and keeps every other field as it is. Services without the annotation are
+    never touched by O(state=absent).
+  - Services that are already C(NodePort) or C(LoadBalancer) are left alone and reported with their nodePorts.
+  - Headless Services (C(clusterIP=None)) and C(ExternalName) Services are skipped, with the reason in
+    RV(services[].skip_reason).
+  - Every port of a multi-port Service is kept, including the same port on TCP and UDP.
+  - Everything is validated before the first write. Fixed nodePorts taken by another Service fail the task naming
+    both Services; then every planned change is sent to the apiserver as a server-side dry run, so a nodePort
+    outside the cluster's range (the error names the range) or any other invalid change fails the task with
+    nothing written.
+  - Writes are JSON patches that carry the resourceVersion that was read. When a Service changed in between
+    (HTTP 409 Conflict) the module reads it again and plans again, up to three times.
+  - "API requests: one LIST of Services per namespace (or a single cluster-wide LIST when O(services[].node_ports)
+    is used, needed to see which nodePorts are taken), one LIST of Nodes with O(state=present), and then two
+    PATCH requests (dry run, then the write) per Service that changes. A run that changes nothing therefore makes
+    two requests with O(state=present) (one per extra namespace more) and one with O(state=absent)."
+author:
+  - hostreach.kind contributors
+extends_documentation_fragment:
+  - hostreach.kind.kube
+options:
+  services:
+    description:
+      - Services to expose (or restore), by name.
+      - A Service that does not exist fails the task, and the message lists the Services its namespace has.
+      - The API server's own Service C(kubernetes) in namespace C(default) is never changed.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the Service.
+        type: str
+        required: true
+      namespace:
+        description: Namespace of the Service.
+        type: str
+        default: default
+      node_ports:
+        description:
+          - Fixed nodePorts, as a mapping from a port name (or a port number, which matches both its TCP
+            and UDP entries) to the nodePort. Ports not listed get one allocated by the apiserver.
+          - A nodePort another Service holds, or one outside the cluster's nodePort range (30000-32767 unless the
+            apiserver sets C(--service-node-port-range)), fails the task before anything is written.
+          - Only used with O(state=present).
+        type: dict
+  namespaces:
+    description:
+      - Expose every Service of these namespaces (that matches O(label_selector)), except C(default/kubernetes).
+      - Can be combined with O(services).
+    type: list
+    elements: str
+  label_selector:
+    description:
+      - Label selector (as C(kubectl get -l) takes it) that limits the Services picked from O(namespaces).
+    type: str
+  state:
+    description:
+      - V(present) makes the selected Services type C(NodePort).
+      - V(absent) restores the selected Services that this module changed to what they were before.
+    type: str
+    choices: [present, absent]
+    default: present
+  probe:
+    description:
+      - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
+        URLs, with timeouts of a few seconds) and report the result in RV(probes).
+      - An unreachable URL does not fail the task.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Sends every planned change as a server-side dry run (C(dryRun=All)) and writes nothing. The nodePorts
+        reported are the ones the apiserver would allocate in that dry run; a real run may get others.
+  diff_mode:
+    support: full
+    description: Type, ports (with nodePorts) and whether the restore annotation is set, per changed Service, before and after.
+notes:
+  - The URLs use the nodes' C(InternalIP) addresses (IPv4 preferred). For kind those are the node containers' IPs
+    on the C(kind) Docker network; on macOS they open once docker-connector routes that network
+    (M(hostreach.kind.docker_bridge_routes)).
+  - An HTTP URL (V(http://ip:port)) is returned for ports that are evidently HTTP, by C(appProtocol) (C(http),
+    C(https), C(kubernetes.io/h2c), C(kubernetes.io/ws), C(kubernetes.io/wss)), else by name (C(http), C(https), C(web),
+    C(www), C(http2), C(h2c), C(http-alt), C(http-*), C(https-*), C(*-http), C(*-https)), else by port (80, 8000, 8080,
+    443, 8443); the others are given as V(ip:port).
+  - When the user may not list Nodes, the task warns and returns no node IPs and no URLs.
+seealso:
+  - module: hostreach.kind.docker_bridge_routes
+  - name: Kubernetes Service type NodePort
+    description: How nodePorts are allocated and the default range.
+    link: https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport
+"""
+
+EXAMPLES = r"""
+- name: Expose two Services of the kind cluster "kind", one with a fixed nodePort
+  hostreach.kind.kind_nodeport:
+    services:
+      - name: web
+        namespace: default
+        node_ports:
+          http: 30080
+      - name: api
+        namespace: backend
+  register: exposed
+
+- name: Show the URLs
+  ansible.builtin.debug:
+    var: exposed.urls
+
+- name: Expose every Service labelled expose=true in two namespaces of cluster "dev", and check the URLs answer
+  hostreach.kind.kind_nodeport:
+    cluster: dev
+    namespaces: [default, backend]
+    label_selector: expose=true
+    probe: true
+  register: exposed
+
+- name: Report the URLs that did not answer
+  ansible.builtin.debug:
+    msg: "{{ exposed.probes | rejectattr('reachable') | map(attribute='url') | list }}"
+
+- name: Use an explicit kubeconfig and context
+  hostreach.kind.kind_nodeport:
+    kubeconfig: ~/.kube/kind-dev.yaml
+    context: kind-dev
+    services:
+      - name: web
+
+- name: Put the Services back the way they were
+  hostreach.kind.kind_nodeport:
+    namespaces: [default, backend]
+    state: absent
+"""
+
+RETURN = r"""
+services:
+  description: Every selected Service, in the order selected (named ones first), as it is after the run.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: Namespace of the Service.
+      type: str
+      sample: default
+    name:
+      description: Name of the Service.
+      type: str
+      sample: web
+    type_before:
+      description: The Service's type before the run.
+      type: str
+      sample: ClusterIP
+    type_after:
+      description: The Service's type after the run (in check mode, after the dry run).
+      type: str
+      sample: NodePort
+    ports:
+      description: Every port of the Service, with its nodePort (null when it has none) and its URLs.
+      type: list
+      elements: dict
+      sample:
+        - name: http
+          port: 80
+          protocol: TCP
+          app_protocol: null
+          node_port: 30080
+          urls: [http://172.18.0.2:30080]
+    urls:
+      description: The URLs of all its ports, one per port and node.
+      type: list
+      elements: str
+      sample: [http://172.18.0.2:30080]
+    changed:
+      description: Whether the Service was (in check mode, would be) changed.
+      type: bool
+      sample: true
+    skip_reason:
+      description: Why the Service was left alone (headless, ExternalName, not changed by this module), else null.
+      type: str
+      sample: "headless Service (clusterIP: None) cannot have nodePorts"
+nodes:
+  description: Node name to InternalIP (IPv4 preferred), from the cluster's Node objects. Empty with O(state=absent).
+  returned: success
+  type: dict
+  sample:
+    kind-control-plane: 172.18.0.2
+urls:
+  description: All URLs of all selected Services, in order.
+  returned: success
+  type: list
+  elements: str
+  sample: [http://172.18.0.2:30080, 172.18.0.2:31053]
+probes:
+  description:
+    - With O(probe=true), per URL whether it answered from the host the module ran on; C(status) is the HTTP status
+      for HTTP URLs (any status counts as reachable), C(error) says what failed.
+  returned: when O(probe=true)
+  type: list
+  elements: dict
+  sample:
+    - url: http://172.18.0.2:30080
+      reachable: true
+      status: 200
+      error: null
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hostreach.kind.plugins.module_utils import _kube
+from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport as planner
+from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe
+
+MAX_ATTEMPTS = 3
+
+
+def gather(api, params: dict) -> tuple:
+    """One LIST per scope, then the selection and a plan per selected Service. Fails (PlanError)
+    before any write when a fixed nodePort is taken or invalid."""
+    services = params["services"] or []
+    namespaces = params["namespaces"] or []
+    scopes = planner.list_scopes(services, namespaces, params["label_selector"])
+    listed = {scope: api.list_services(*scope) for scope in scopes}
+    selected = planner.select(listed, services, namespaces, params["label_selector"])
+    state = params["state"]
+    errors, plans, wanted = [], [], {}
+    for service, node_ports in selected:
+        node_ports = node_ports if state == "present" else {}
+        try:
+            plans.append((planner.plan(service, state, node_ports), service, node_ports))
+            wanted[planner.key_of(service)] = planner.resolve_node_ports(service, node_ports)
+        except planner.PlanError as exc:
+            errors.append(str(exc))
+    if (None, None) in listed:
+        errors += planner.node_port_conflicts(wanted, planner.taken_node_ports(listed[(None, None)]))
+    if errors:
+        raise planner.PlanError("; ".join(errors))
+    return plans
+
+
+def send(api, plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
+    """Apply the plan's patch; on 409 Conflict read the Service again and plan again.
+    Returns (the plan that was applied, the Service as the apiserver returned it)."""
+    for _attempt in range(MAX_ATTEMPTS):
+        if not plan.patch:
+            return plan, service
+        try:
+            return plan, api.patch_service(plan.namespace, plan.name, plan.patch, dry_run)
+        except _kube.KubeConflict:
+            service = api.read_service(plan.namespace, plan.name)
+            plan = planner.plan(service, state, node_ports)
+    raise _kube.KubeError(f"{plan.key} kept changing while it was being patched ({MAX_ATTEMPTS} conflicts in a row); run again")
+
+
+def apply(api, plans: list, state: str, dry_run: bool) -> list:
+    """Send every plan; collect every failure, and say which Services were written before one failed."""
+    results, errors, written = [], [], []
+    for plan, service, node_ports in plans:
+        try:
+            results.append(send(api, plan, service, node_ports, state, dry_run))
+        except (_kube.KubeError, planner.PlanError) as exc:
+            errors.append(f"{plan.key}: {exc}")
+            continue
+        if results[-1][0].changed and not dry_run:
+            written.append(plan.key)
+    if errors:
+        done = f"already changed: {', '.join(written)}" if written else "nothing was changed"
+        raise _kube.KubeError(f"{'; '.join(errors)} ({done})")
+    return results
+
+
+def node_ips(module: AnsibleModule, api) -> dict:
+    try:
+        return planner.node_addresses(api.list_nodes())
+    except _kube.KubeForbidden as exc:
+        module.warn(f"no node IPs and no URLs: {exc}")
+        return {}
+
+
+def run(module: AnsibleModule) -> dict:
+    params = module.params
+    api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
+    plans = gather(api, params)
+    state = params["state"]
+    # Validation: every change as a server-side dry run before the first write.
+    results = apply(api, plans, state, dry_run=True)
+    if not module.check_mode:
+        results = apply(api, plans, state, dry_run=False)
+    nodes = node_ips(module, api) if state == "present" else {}
+    ips = [nodes[name] for name in sorted(nodes)]
+    reports = [planner.service_report(service, plan, ips) for plan, service in results]
+    result = {
+        "changed": any(plan.changed for plan, _service in results),
+        "services": reports,
+        "nodes": nodes,
+        "urls": [u for report in reports for u in report["urls"]],
+    }
+    if module._diff:
+        result["diff"] = [
+            {"before_header": plan.key, "after_header": plan.key, "before": plan.before, "after": planner.service_view(service)}
+            for plan, service in results
+            if plan.changed
+        ]
+    if params["probe"]:
+        result["probes"] = [probe(u) for u in result["urls"]]
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "cluster": {"type": "str", "default": "kind"},
+            "kubeconfig": {"type": "path"},
+            "context": {"type": "str"},
+            "services": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "namespace": {"type": "str", "default": "default"},
+                    "node_ports": {"type": "dict"},
+                },
+            },
+            "namespaces": {"type": "list", "elements": "str"},
+            "label_selector": {"type": "str"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "probe": {"type": "bool", "default": False},
+        },
+        required_one_of=[("services", "namespaces")],
+        required_by={"label_selector": "namespaces"},
+        supports_check_mode=True,
+    )
+    _kube.require_kubernetes(module)
+    try:
+        module.exit_json(**run(module))
+    except (_kube.KubeError, planner.PlanError) as exc:
+        module.fail_json(msg=str(exc))
+
+
+if __name__ == "__main__":
+    main()
