@@ -6,6 +6,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 venv="$("$REPO_ROOT/scripts/setup-venv.sh")"
+# ansible-test bootstraps pip in its venvs with a get-pip script from a host we cannot reach: give it ours.
+pip_version="$(sed -n "s/^ *pip='\([0-9.]*\)',$/\1/p" "$("$venv/bin/python" -c 'import ansible_test._internal.python_requirements as m; print(m.__file__)')")"
+get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+if [[ -n "$pip_version" ]] && ! cmp -s "$REPO_ROOT/scripts/get-pip-offline.py" "$get_pip"; then
+  mkdir -p "$(dirname "$get_pip")" && cp "$REPO_ROOT/scripts/get-pip-offline.py" "$get_pip"
+fi
 tree="$(mktemp -d)"
 trap 'rm -rf "$tree"' EXIT
 dest="$tree/ansible_collections/hostreach/kind"

@@ -169,8 +169,11 @@ def plan(
             out.append(line)
             continue
         skipped.extend({"subnet": str(n), "line": number, "reason": IPV6_REASON} for n in line.networks if n.version == 6)
-        fresh = [n for n in line.ipv4 if n not in seen]
-        seen.update(fresh)
+        fresh = []
+        for network in line.ipv4:
+            if network not in seen:
+                seen.add(network)
+                fresh.append(network)
         gone = [n for n in fresh if goes(n)]
         removed.extend(str(n) for n in gone)
         kept = [n for n in fresh if n not in gone]

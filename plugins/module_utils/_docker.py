@@ -33,7 +33,7 @@ KNOWN_SOCKETS = (
     ("Colima", "~/.colima/default/docker.sock"),
     ("OrbStack", "~/.orbstack/run/docker.sock"),
     ("Rancher Desktop", "~/.rd/docker.sock"),
-    ("default socket", "/var/run/docker.sock"),
+    ("Docker Engine", "/var/run/docker.sock"),
 )
 GATEWAY_MODE_IPV4 = "com.docker.network.bridge.gateway_mode_ipv4"
 # Docker Engine 28+ drops packets routed straight to a container unless the network opts out.

@@ -1,0 +1,221 @@
+"""Parse, render and plan docker-connector.conf without any I/O (issue 2, behaviours 2-7)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf as conf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+KIND_V4 = ipaddress.ip_network("172.18.0.0/16")
+BRIDGE = ipaddress.ip_network("172.17.0.0/16")
+OTHER = ipaddress.ip_network("10.20.0.0/24")
+GLUED = "route 172.18.0.0/16fc00:f853:ccd:e793::/64"
+
+# Every kind of non-route line the connector knows, plus unknown words, a tab, CRLF and no final newline.
+OTHER_LINES = (
+    "# docker-connector config\n"
+    "addr 192.168.251.1/24\n"
+    "port 2511\n"
+    "mtu 1400\n"
+    "host 127.0.0.1\n"
+    "\n"
+    "iptables 172.0.1.0+172.0.2.0\n"
+    "token mac 192.168.251.4\n"
+    "hosts /etc/hosts .local .inc\n"
+    "proxy 127.0.0.1:80\n"
+    "expose 0.0.0.0:2512\n"
+    "loglevel DEBUG\r\n"
+    "frobnicate\tthe   widgets  \n"
+    "   \n"
+    "#route 172.30.0.0/16\n"
+    "routes 172.31.0.0/16\n"
+    "route not-a-subnet\n"
+    "route fd00:1::/64\n"
+    "pong on"
+)
+
+
+def plan(text: str, wanted=(), **kwargs) -> conf.Plan:
+    return conf.plan(conf.parse(text), list(wanted), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("172.18.0.0/16", ["172.18.0.0/16"]),
+        ("172.18.0.1/16", ["172.18.0.0/16"]),
+        ("172.18.0.0/16fc00:f853:ccd:e793::/64", ["172.18.0.0/16", "fc00:f853:ccd:e793::/64"]),
+        ("fc00:f853:ccd:e793::/64172.18.0.0/16", ["fc00:f853:ccd:e793::/64", "172.18.0.0/16"]),
+        ("172.18.0.0/16172.19.0.0/16", ["172.18.0.0/16", "172.19.0.0/16"]),
+        ("10.0.0.0/8192.168.0.0/16", ["10.0.0.0/8", "192.168.0.0/16"]),
+        ("10.0.0.0/2110.1.0.0/16", ["10.0.0.0/21", "10.1.0.0/16"]),
+        ("172.18.0.0/16fc00::/64fd00::/64", ["172.18.0.0/16", "fc00::/64", "fd00::/64"]),
+        ("not-a-subnet", []),
+        ("172.18.0.0", []),
+        ("172.18.0.0/33", []),
+        ("172.18.0.0/16junk", []),
+    ],
+)
+def test_split_glued(spec: str, expected: list) -> None:
+    assert [str(n) for n in conf.split_glued(spec)] == expected
+
+
+def test_every_non_route_line_is_kept_byte_for_byte_while_routes_change() -> None:
+    text = "route 172.17.0.0/16\n" + OTHER_LINES + "\nroute 10.99.0.0/16\n"
+    result = plan(text, [KIND_V4], keep=[KIND_V4])
+    assert result.removed == ["172.17.0.0/16", "10.99.0.0/16"]
+    assert result.added == ["172.18.0.0/16"]
+    assert result.text == OTHER_LINES + "\nroute 172.18.0.0/16\n"
+
+
+def test_missing_final_newline_is_kept_when_nothing_is_added() -> None:
+    text = "addr 192.168.251.1/24\nroute 172.17.0.0/16"
+    assert plan(text, [BRIDGE]).text == text
+
+
+def test_appending_after_a_last_line_without_newline_adds_only_the_separator() -> None:
+    assert plan("mtu 1400", [BRIDGE]).text == "mtu 1400\nroute 172.17.0.0/16\n"
+
+
+def test_crlf_file_gets_crlf_route_lines() -> None:
+    assert plan("port 2511\r\n", [BRIDGE]).text == "port 2511\r\nroute 172.17.0.0/16\r\n"
+
+
+def test_routes_are_appended_in_the_wanted_order_and_an_empty_file_gets_them() -> None:
+    result = plan("", [BRIDGE, KIND_V4, OTHER])
+    assert result.text == "route 172.17.0.0/16\nroute 172.18.0.0/16\nroute 10.20.0.0/24\n"
+    assert result.added == ["172.17.0.0/16", "172.18.0.0/16", "10.20.0.0/24"]
+
+
+def test_glued_dual_stack_line_is_repaired_in_place_and_ipv6_skipped() -> None:
+    text = f"addr 192.168.251.1/24\n{GLUED}\nmtu 1400\n"
+    result = plan(text, [KIND_V4])
+    assert result.text == "addr 192.168.251.1/24\nroute 172.18.0.0/16\nmtu 1400\n"
+    assert result.added == []
+    assert result.repaired == [
+        {"line": 2, "before": GLUED, "after": ["route 172.18.0.0/16"], "reason": "glued subnets split into one route line per IPv4 subnet"}
+    ]
+    assert result.skipped == [{"subnet": "fc00:f853:ccd:e793::/64", "line": 2, "reason": conf.IPV6_REASON}]
+
+
+def test_glued_line_of_two_ipv4_networks_becomes_two_lines() -> None:
+    result = plan("route 172.17.0.0/16172.18.0.0/16\n", [BRIDGE, KIND_V4])
+    assert result.text == "route 172.17.0.0/16\nroute 172.18.0.0/16\n"
+    assert result.repaired[0]["after"] == ["route 172.17.0.0/16", "route 172.18.0.0/16"]
+
+
+def test_duplicates_from_repeated_appends_collapse_to_the_first() -> None:
+    text = "route 172.17.0.0/16\n" + GLUED + "\n" + "route 172.17.0.0/16\n" + GLUED + "\n"
+    result = plan(text, [BRIDGE, KIND_V4])
+    assert result.text == "route 172.17.0.0/16\nroute 172.18.0.0/16\n"
+    assert [r["reason"] for r in result.repaired] == [
+        "glued subnets split into one route line per IPv4 subnet",
+        "duplicate of an earlier route line",
+        "glued subnets split into one route line per IPv4 subnet",
+    ]
+    assert result.repaired[1] == {"line": 3, "before": "route 172.17.0.0/16", "after": [], "reason": "duplicate of an earlier route line"}
+
+
+@pytest.mark.parametrize("line", ["route 172.18.0.1/16", "route   172.18.0.0/16", "\troute 172.18.0.0/16  ", "route 172.18.255.255/16 expose"])
+def test_equal_subnet_written_differently_counts_as_present(line: str) -> None:
+    text = line + "\n"
+    result = plan(text, [KIND_V4])
+    assert (result.text, result.added, result.repaired) == (text, [], [])
+
+
+def test_differently_written_duplicate_collapses() -> None:
+    result = plan("route 172.18.0.1/16\nroute  172.18.0.0/16\n", [KIND_V4])
+    assert result.text == "route 172.18.0.1/16\n"
+
+
+def test_second_plan_is_a_no_op() -> None:
+    first = plan(OTHER_LINES + "\n" + GLUED + "\nroute 172.17.0.0/16\nroute 172.17.0.0/16\n", [BRIDGE, KIND_V4, OTHER])
+    second = plan(first.text, [BRIDGE, KIND_V4, OTHER])
+    assert second == conf.Plan(first.text, [], [], [], [])
+
+
+def test_absent_removes_only_the_unwanted_lines() -> None:
+    text = "# keep\nroute 172.17.0.0/16\nroute 172.18.0.1/16\nmtu 1400\nroute 10.20.0.0/24\n"
+    result = plan(text, unwanted=[KIND_V4, OTHER])
+    assert result.text == "# keep\nroute 172.17.0.0/16\nmtu 1400\n"
+    assert result.removed == ["172.18.0.0/16", "10.20.0.0/24"]
+
+
+def test_absent_on_a_glued_line_removes_its_ipv4_subnet() -> None:
+    result = plan(GLUED + "\nroute 172.17.0.0/16\n", unwanted=[KIND_V4])
+    assert (result.text, result.removed) == ("route 172.17.0.0/16\n", ["172.18.0.0/16"])
+
+
+def test_prune_removes_routes_outside_keep_but_never_extra_routes_in_keep() -> None:
+    text = "route 172.17.0.0/16\nroute 172.29.0.0/16\nroute 10.20.0.0/24\n"
+    result = plan(text, [BRIDGE, OTHER], keep=[BRIDGE, OTHER])
+    assert (result.text, result.removed) == ("route 172.17.0.0/16\nroute 10.20.0.0/24\n", ["172.29.0.0/16"])
+
+
+def test_removing_the_last_line_without_newline() -> None:
+    assert plan("mtu 1400\nroute 172.18.0.0/16", unwanted=[KIND_V4]).text == "mtu 1400\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expose", "expected", "reason"),
+    [
+        ("route 172.18.0.0/16\n", True, "route 172.18.0.0/16 expose\n", "expose flag added"),
+        ("route 172.18.0.0/16 expose\n", False, "route 172.18.0.0/16\n", "expose flag removed"),
+        ("route 172.18.0.0/16 expose\n", None, "route 172.18.0.0/16 expose\n", None),
+        ("route 172.18.0.0/16\n", None, "route 172.18.0.0/16\n", None),
+    ],
+)
+def test_expose_flag(text: str, expose, expected: str, reason) -> None:
+    result = plan(text, [KIND_V4], expose=expose)
+    assert result.text == expected
+    assert [r["reason"] for r in result.repaired] == ([reason] if reason else [])
+
+
+def test_expose_flag_on_new_lines_and_only_on_wanted_lines() -> None:
+    result = plan("route 10.20.0.0/24\n", [KIND_V4], expose=True)
+    assert result.text == "route 10.20.0.0/24\nroute 172.18.0.0/16 expose\n"
+    assert conf.parse(result.text)[1].exposed
+
+
+def test_flag_needs_a_single_space_as_docker_connector_reads_it() -> None:
+    assert conf.parse("route 172.18.0.0/16 expose")[0].exposed
+    assert not conf.parse("route 172.18.0.0/16  expose")[0].exposed
+    assert not conf.parse("route 172.18.0.0/16 exposed")[0].exposed
+
+
+def test_routes_lists_ipv4_in_file_order_without_repeats() -> None:
+    lines = conf.parse("route 10.20.0.0/24\n" + GLUED + "\nroute fd00::/64\nroute 10.20.0.5/24\n")
+    assert [str(n) for n in conf.routes(lines)] == ["10.20.0.0/24", "172.18.0.0/16"]
+
+
+def test_ipv6_only_route_lines_are_left_alone() -> None:
+    text = "route fd00:1::/64\n"
+    assert plan(text, [KIND_V4], keep=[KIND_V4]).text == text + "route 172.18.0.0/16\n"
+
+
+# Text built from the connector's vocabulary, so route lines (plain, glued, odd spacing) occur often.
+_WORDS = st.sampled_from(["route", "addr", "expose", "#", "mtu", " ", "\t", "\r", "\n", "\r\n", "172.18.0.0/16", "fc00::/64", "10.0.0.1/8", "x", "/"])
+CONF_TEXT = st.one_of(st.text(), st.lists(_WORDS, max_size=40).map("".join))
+
+
+@settings(max_examples=400, deadline=None)
+@given(CONF_TEXT)
+def test_render_of_an_unchanged_parse_returns_the_input(text: str) -> None:
+    assert conf.render(conf.parse(text)) == text
+
+
+def _other_lines(text: str) -> list:
+    """Non-route lines as written, up to the line ending (appending gives a last line an ending)."""
+    return [(line.text + line.ending).rstrip("\r\n") for line in conf.parse(text) if not (line.ipv4 or line.needs_repair)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(CONF_TEXT)
+def test_planning_keeps_every_non_route_line_and_is_idempotent(text: str) -> None:
+    first = plan(text, [BRIDGE, KIND_V4])
+    assert _other_lines(first.text) == _other_lines(text)
+    assert plan(first.text, [BRIDGE, KIND_V4]).text == first.text
+    assert {str(n) for n in conf.routes(conf.parse(first.text))} >= {"172.17.0.0/16", "172.18.0.0/16"}
