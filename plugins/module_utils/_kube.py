@@ -21,10 +21,11 @@ try:
     from kubernetes import config as k8s_config
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
+    from yaml import YAMLError
 except ImportError:
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
-    ApiException = Urllib3HTTPError = None
+    ApiException = Urllib3HTTPError = YAMLError = None
 else:
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
@@ -87,7 +88,7 @@ def connect(kubeconfig: str | None, context: str | None, cluster: str) -> KubeAp
     name = context_name(context, cluster)
     try:
         contexts, _active = k8s_config.list_kube_config_contexts(config_file=path)
-    except (k8s_config.ConfigException, OSError, ValueError) as exc:
+    except (k8s_config.ConfigException, OSError, ValueError, YAMLError) as exc:
         raise KubeError(f"cannot read kubeconfig {path}: {exc}") from None
     names = sorted(c["name"] for c in contexts or [])
     if name not in names:

@@ -11,11 +11,10 @@ import copy
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport as planner
 from ansible_collections.hostreach.kind.plugins.module_utils._nodeport import ANNOTATION, PlanError
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def service(name="web", namespace="default", ports=None, rv="100", **spec):

@@ -1,0 +1,59 @@
+"""kind_nodeport's entry point without a cluster: argument checks and the errors raised before any
+request (issue 4, behaviour 9). Runs the module the way Ansible does, through the `ansible` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def ansible_adhoc(args: dict, python: str = sys.executable, env: dict | None = None) -> dict:
+    """Run the module on localhost with the given interpreter; the task's result."""
+    environ = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        **(env or {}),
+    }
+    ansible = str(Path(sys.executable).parent / "ansible")
+    command = [ansible, "localhost", "-e", f"ansible_python_interpreter={python}", "-m", "hostreach.kind.kind_nodeport", "-a", json.dumps(args)]
+    out = subprocess.run(command, env=environ, stdout=subprocess.PIPE, text=True, check=False, timeout=120).stdout
+    return json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_services_or_namespaces_is_required() -> None:
+    result = ansible_adhoc({"cluster": "kind"})
+    assert result["failed"]
+    assert result["msg"] == "one of the following is required: services, namespaces"
+
+
+def test_label_selector_needs_namespaces() -> None:
+    result = ansible_adhoc({"services": [{"name": "web"}], "label_selector": "app=web"})
+    assert result["failed"]
+    assert "label_selector" in result["msg"] and "namespaces" in result["msg"]
+
+
+def test_no_kubeconfig_fails_saying_where_it_looked(tmp_path: Path) -> None:
+    result = ansible_adhoc({"services": [{"name": "web"}]}, env={"HOME": str(tmp_path), "KUBECONFIG": "", "K8S_AUTH_KUBECONFIG": ""})
+    assert result["failed"]
+    assert result["msg"].startswith(f"no kubeconfig found: looked at {tmp_path}/.kube/config (the default location)")
+
+
+@pytest.mark.skipif(
+    subprocess.run([SYSTEM_PYTHON, "-c", "import kubernetes"], capture_output=True, check=False).returncode == 0, reason="needs an interpreter without the SDK"
+)
+def test_missing_sdk_names_the_target_interpreter() -> None:
+    result = ansible_adhoc({"services": [{"name": "web"}]}, python=SYSTEM_PYTHON)
+    assert result["failed"]
+    assert "Failed to import the required Python library (kubernetes)" in result["msg"]
+    assert SYSTEM_PYTHON in result["msg"]
