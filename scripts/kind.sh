@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Tier 2 of the test harness: a real kind cluster.
+#   scripts/kind.sh up [NAME]      create it (idempotent) and wait until every node is Ready
+#   scripts/kind.sh down [NAME]    delete it and everything it made: containers, volumes, the network
+#   scripts/kind.sh status [NAME]  say whether it runs, its nodes and its kubeconfig
+# NAME: $HOSTREACH_KIND_CLUSTER or hostreach-test. Kubeconfig: $HOSTREACH_CACHE/run/kind-NAME/kubeconfig
+# (context kind-NAME).
+# Image: by default hostreach/kind-node:$K8S_VERSION, built locally by scripts/kind-node-image.sh with
+# no pull. Where a registry is reachable, HOSTREACH_KIND_IMAGE=<image> (e.g. the stock kindest/node)
+# uses that image instead, with kind's default CNI and CoreDNS.
+# Where `docker run --privileged` fails (this machine: CAP_SYS_RESOURCE outside the bounding set),
+# kind runs with scripts/kind-docker-wrapper first on PATH; HOSTREACH_KIND_PRIVILEGED=native|wrapper
+# skips the probe.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/k8s-paths.sh
+source "$REPO_ROOT/scripts/k8s-paths.sh"
+# shellcheck source=scripts/kind-node/settings.sh
+source "$REPO_ROOT/scripts/kind-node/settings.sh"
+
+ACTION="${1:-}"
+NAME="${2:-${HOSTREACH_KIND_CLUSTER:-hostreach-test}}"
+RUN_DIR="$HOSTREACH_CACHE/run/kind-$NAME"
+KUBECONFIG_FILE="$RUN_DIR/kubeconfig"
+NETWORK="${KIND_EXPERIMENTAL_DOCKER_NETWORK:-kind}"
+KIND="$KIND_BIN/kind"
+KUBECTL="$K8S_BIN/kubectl"
+READY_TIMEOUT="${HOSTREACH_KIND_READY_TIMEOUT:-300s}"
+
+[[ "$NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "cluster name '$NAME' must be lowercase letters, digits and '-'"
+
+cluster_exists() { [[ -x "$KIND" ]] && "$KIND" get clusters 2>/dev/null | grep -qx "$NAME"; }
+node_containers() { docker ps -aq --filter "label=io.x-k8s.kind.cluster=$NAME"; }
+
+# Runs kind, with the --privileged-swapping docker wrapper first on PATH when this host needs it.
+run_kind() {
+  if [[ "$(cat "$RUN_DIR/docker-mode" 2>/dev/null)" == wrapper ]]; then
+    PATH="$REPO_ROOT/scripts/kind-docker-wrapper:$PATH" "$KIND" "$@"
+  else
+    "$KIND" "$@"
+  fi
+}
+
+docker_mode() { # image
+  case "${HOSTREACH_KIND_PRIVILEGED:-auto}" in
+    native | wrapper) printf '%s\n' "$HOSTREACH_KIND_PRIVILEGED" ;;
+    auto)
+      if docker run --rm --privileged --entrypoint /bin/true "$1" >/dev/null 2>&1; then echo native; else echo wrapper; fi
+      ;;
+    *) die "HOSTREACH_KIND_PRIVILEGED must be auto, native or wrapper, not '$HOSTREACH_KIND_PRIVILEGED'" ;;
+  esac
+}
+
+write_config() { # local_image(yes|no)
+  {
+    printf 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n'
+    if [[ "$1" == yes ]]; then
+      # The local image ships a static bridge CNI config and no CoreDNS image.
+      cat <<EOF
+networking:
+  disableDefaultCNI: true
+  podSubnet: $KIND_POD_SUBNET
+kubeadmConfigPatches:
+  - |
+    kind: InitConfiguration
+    skipPhases:
+      - preflight
+      - addon/coredns
+EOF
+    fi
+  } >"$RUN_DIR/kind-config.yaml"
+}
+
+wait_ready() {
+  "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" wait node --all --for=condition=Ready --timeout="$READY_TIMEOUT" >/dev/null ||
+    die "nodes of kind cluster $NAME not Ready within $READY_TIMEOUT; see: $KIND export logs --name $NAME"
+}
+
+up() {
+  local image local_image=yes start=$SECONDS
+  mkdir -p "$RUN_DIR"
+  if cluster_exists; then
+    log "kind cluster $NAME already exists"
+    [[ -f "$KUBECONFIG_FILE" ]] || run_kind export kubeconfig --name "$NAME" --kubeconfig "$KUBECONFIG_FILE"
+    wait_ready
+    printf '%s\n' "$KUBECONFIG_FILE"
+    return 0
+  fi
+  [[ -x "$KIND" && -x "$KUBECTL" ]] || "$REPO_ROOT/scripts/k8s-build.sh" all
+  if [[ -n "${HOSTREACH_KIND_IMAGE:-}" ]]; then
+    image="$HOSTREACH_KIND_IMAGE"
+    local_image=no
+  else
+    "$REPO_ROOT/scripts/kind-node-image.sh" build
+    image="$KIND_NODE_IMAGE"
+  fi
+  docker_mode "$image" >"$RUN_DIR/docker-mode"
+  write_config "$local_image"
+  if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
+    touch "$RUN_DIR/network-created" # kind makes it; `down` removes it again
+  fi
+  log "creating kind cluster $NAME from $image (docker mode: $(cat "$RUN_DIR/docker-mode"))"
+  run_kind create cluster --name "$NAME" --image "$image" --config "$RUN_DIR/kind-config.yaml" \
+    --kubeconfig "$KUBECONFIG_FILE" --wait "$READY_TIMEOUT" ${HOSTREACH_KIND_RETAIN:+--retain} ||
+    die "kind create cluster failed (rerun with HOSTREACH_KIND_RETAIN=1 and 'kind export logs' to debug)"
+  wait_ready
+  log "kind cluster $NAME Ready in $((SECONDS - start))s; kubeconfig: $KUBECONFIG_FILE (context kind-$NAME)"
+  printf '%s\n' "$KUBECONFIG_FILE"
+}
+
+down() {
+  local start=$SECONDS leftovers
+  if cluster_exists; then
+    run_kind delete cluster --name "$NAME" --kubeconfig "$KUBECONFIG_FILE"
+  fi
+  leftovers="$(node_containers)"
+  if [[ -n "$leftovers" ]]; then
+    # shellcheck disable=SC2086 # one container id per word
+    docker rm -f -v $leftovers >/dev/null
+  fi
+  if [[ -f "$RUN_DIR/network-created" ]] && docker network inspect "$NETWORK" >/dev/null 2>&1; then
+    if [[ -z "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$NETWORK")" ]]; then
+      docker network rm "$NETWORK" >/dev/null
+    else
+      log "leaving docker network $NETWORK: other containers still use it"
+    fi
+  fi
+  rm -rf "$RUN_DIR"
+  log "kind cluster $NAME deleted in $((SECONDS - start))s"
+}
+
+status() {
+  if cluster_exists; then
+    printf 'kind cluster %s: running\nkubeconfig: %s (context kind-%s)\n' "$NAME" "$KUBECONFIG_FILE" "$NAME"
+    "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" get nodes -o wide
+  else
+    printf 'kind cluster %s: not running\n' "$NAME"
+    return 3
+  fi
+}
+
+case "$ACTION" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: $0 up|down|status [NAME]" ;;
+esac
