@@ -32,7 +32,7 @@ description:
     PATCH requests (dry run, then the write) per Service that changes. A run that changes nothing therefore makes
     two requests with O(state=present) (one per extra namespace more) and one with O(state=absent)."
 author:
-  - hostreach.kind contributors
+  - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
   - hostreach.kind.kube
 options:
