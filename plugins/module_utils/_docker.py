@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import sys
 import traceback
 import typing as t
@@ -55,6 +56,11 @@ def require_sdk(module) -> None:
         module.fail_json(
             msg=missing_required_lib("docker", reason="to talk to the Docker engine") + f" (interpreter: {sys.executable})", exception=DOCKER_IMPORT_ERROR
         )
+
+
+def home_dir() -> str:
+    """The home of the user the module runs as: HOME, else the password database."""
+    return os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
 
 
 def _read_json(path: str) -> t.Any:

@@ -16,7 +16,7 @@ description:
     one-liner. A route already in the file counts as present however it is written (C(route 172.18.0.1/16),
     extra spaces); repeated lines collapse to one; a line where that one-liner glued a dual-stack network's
     subnets together (C(route 172.18.0.0/16fc00:f853:ccd:e793::/64)) is split into one line per IPv4 subnet.
-  - IPv6 subnets are never written (docker-connector routes IPv4 only); they are reported in RV(skipped).
+  - IPv6 subnets are never written (docker-connector routes IPv4 only); they are reported in RV(skipped_subnets).
   - Every line that is not a C(route) line (comments, C(addr), C(port), C(mtu), C(host), C(iptables), C(token),
     C(hosts), C(proxy), C(expose <address>), blank lines) stays byte-for-byte where it is.
   - The file is read, planned and replaced under a lock (a C(.<name>.lock) file next to it), in one atomic
@@ -27,7 +27,7 @@ description:
     C(allow-direct-routing) or the network has C(com.docker.network.bridge.gateway_mode_ipv4=nat-unprotected);
     the module warns about such networks.
 author:
-  - hostreach.kind contributors
+  - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
   - hostreach.kind.docker
 options:
@@ -159,9 +159,10 @@ repaired:
       before: route 172.18.0.0/16fc00:f853:ccd:e793::/64
       after: [route 172.18.0.0/16]
       reason: glued subnets split into one route line per IPv4 subnet
-skipped:
+skipped_subnets:
   description:
     - Subnets not written, with the reason, the network they belong to or the file line they were found on.
+    - Not called C(skipped), which Ansible reserves for a skipped task.
   returned: always
   type: list
   elements: dict
@@ -273,7 +274,7 @@ def gather_networks(module: AnsibleModule) -> tuple:
     """(endpoint, engine version, every bridge network) from the Docker engine."""
     _docker.require_sdk(module)
     try:
-        endpoint = _docker.resolve_endpoint(module.params["docker_host"], os.environ, os.path.expanduser("~"))
+        endpoint = _docker.resolve_endpoint(module.params["docker_host"], os.environ, _docker.home_dir())
         client = _docker.connect(endpoint)
         return endpoint, _docker.engine_version(client), _docker.bridge_networks(client)
     except _docker.DockerEndpointError as exc:
@@ -295,7 +296,7 @@ def apply(module: AnsibleModule, wanted: list, unwanted: list, keep: list) -> di
             changed = planned.text != (before or "") or (before is None and module.params["state"] == "present")
             if changed and problem:
                 module.fail_json(msg=f"cannot write {path}: {problem}; nothing was changed", path=path)
-            result = dict(changed=changed, added=planned.added, removed=planned.removed, repaired=planned.repaired, skipped=planned.skipped)
+            result = dict(changed=changed, added=planned.added, removed=planned.removed, repaired=planned.repaired, skipped_subnets=planned.skipped)
             if changed and not module.check_mode:
                 if before is not None and module.params["backup"]:
                     result["backup_file"] = module.backup_local(path)
@@ -337,7 +338,7 @@ def main() -> None:
             "Docker Engine {} drops traffic routed straight to containers of {} unless the daemon sets allow-direct-routing "
             "or the network has {}=nat-unprotected; the routes alone will not reach them".format(version, ", ".join(filtered), _docker.GATEWAY_MODE_IPV4)
         )
-    result["skipped"] = network_skips(selected) + result["skipped"]
+    result["skipped_subnets"] = network_skips(selected) + result["skipped_subnets"]
     result.update(
         path=module.params["path"],
         networks={n.name: n.subnets for n in selected},

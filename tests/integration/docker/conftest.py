@@ -1,0 +1,85 @@
+"""Fixtures for docker_bridge_routes against the real Docker engine.
+
+Every network a test creates is named `hrit-...` and removed afterwards; a second `dockerd` on its own
+socket is started for the endpoint tests and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+import pytest
+from bridge_routes_helpers import Networks, SecondDaemon
+
+
+@pytest.fixture(scope="session")
+def client() -> docker.APIClient:
+    api = docker.APIClient(base_url="unix:///var/run/docker.sock", version="auto")
+    api.ping()
+    return api
+
+
+@pytest.fixture
+def networks(client: docker.APIClient):
+    made = Networks(client)
+    yield made
+    made.cleanup()
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    """A not yet existing docker-connector.conf in an existing directory, like $(brew --prefix)/etc."""
+    (tmp_path / "etc").mkdir()
+    return tmp_path / "etc" / "docker-connector.conf"
+
+
+@pytest.fixture(scope="session")
+def second_daemon():
+    """A second dockerd on a non-default socket, its own data/exec roots, no default bridge, no iptables."""
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        pytest.fail("dockerd is not installed (scripts/setup-host.sh installs docker.io)")
+    root = Path(tempfile.mkdtemp(prefix="hr-dockerd-", dir="/tmp"))
+    daemon = SecondDaemon(root)
+    cmd = [
+        dockerd,
+        f"--data-root={root / 'data'}",
+        f"--exec-root={root / 'exec'}",
+        f"--pidfile={daemon.pidfile}",
+        f"-H={daemon.host}",
+        "--bridge=none",
+        "--iptables=false",
+        "--ip6tables=false",
+    ]
+    with open(daemon.log, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for _ in range(60):
+            with contextlib.suppress(Exception):
+                api = docker.APIClient(base_url=daemon.host, version="auto", timeout=5)
+                api.ping()
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"second dockerd exited with {proc.returncode}: {daemon.log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"second dockerd did not answer on {daemon.host}: {daemon.log.read_text()[-2000:]}")
+        daemon.api = api
+        yield daemon
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        subprocess.run(["umount", "-R", str(root / "exec")], capture_output=True, check=False)
+        subprocess.run(["umount", "-R", str(root / "data")], capture_output=True, check=False)
+        shutil.rmtree(root, ignore_errors=True)

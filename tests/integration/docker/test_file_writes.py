@@ -1,0 +1,63 @@
+"""Atomic writes, mode and owner, backups and concurrent runs on one file: issue 2, behaviour 9."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from bridge_routes_helpers import adhoc, module_process, module_result, subnets
+
+pytestmark = pytest.mark.docker
+
+
+def test_write_is_an_atomic_replace_that_keeps_mode_and_owner(networks, conf: Path) -> None:
+    a = networks.create("a")
+    conf.write_text("mtu 1400\n")
+    os.chmod(conf, 0o640)
+    os.chown(conf, 4321, 8765)
+    inode = conf.stat().st_ino
+    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    assert result["changed"] is True
+    after = conf.stat()
+    assert after.st_ino != inode  # replaced by rename, never rewritten in place
+    assert (oct(after.st_mode & 0o7777), after.st_uid, after.st_gid) == ("0o640", 4321, 8765)
+    assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\n"
+    assert sorted(p.name for p in conf.parent.iterdir()) == [".docker-connector.conf.lock", "docker-connector.conf"]
+
+
+def test_a_new_file_gets_mode_0644_whatever_the_umask(networks, conf: Path) -> None:
+    a = networks.create("a")
+    old = os.umask(0o077)
+    try:
+        proc = module_process({"path": str(conf), "networks": [a["Name"]]})
+    finally:
+        os.umask(old)
+    assert module_result(proc)["changed"] is True
+    assert oct(conf.stat().st_mode & 0o777) == "0o644"
+
+
+def test_backup_leaves_a_copy_and_returns_its_path(networks, conf: Path) -> None:
+    a = networks.create("a")
+    conf.write_text("# before\n")
+    result = adhoc({"path": str(conf), "networks": [a["Name"]], "backup": True})
+    backup = Path(result["backup_file"])
+    assert backup.parent == conf.parent and backup.name.startswith("docker-connector.conf.")
+    assert backup.read_text() == "# before\n"
+    assert conf.read_text() == f"# before\nroute {subnets(a)[0]}\n"
+    again = adhoc({"path": str(conf), "networks": [a["Name"]], "backup": True})
+    assert again["changed"] is False and "backup_file" not in again
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_runs_on_one_file_lose_no_line(networks, conf: Path, round_: int) -> None:
+    """Eight module processes at once, each adding its own network to the same file."""
+    made = [networks.create(f"c{i}") for i in range(8)]
+    conf.write_text("addr 192.168.251.1/24\n")
+    procs = [module_process({"path": str(conf), "networks": [n["Name"]]}) for n in made]
+    results = [module_result(p) for p in procs]
+    assert all(r["changed"] is True for r in results), results
+    lines = conf.read_text().splitlines()
+    assert lines[0] == "addr 192.168.251.1/24"
+    assert sorted(lines[1:]) == sorted(f"route {subnets(n)[0]}" for n in made)
+    assert {r["added"][0] for r in results} == {subnets(n)[0] for n in made}

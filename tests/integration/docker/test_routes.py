@@ -1,0 +1,207 @@
+"""docker_bridge_routes against the real Docker engine: issue 2, behaviours 1-8.
+
+Each test creates its own bridge networks (hrit-*) and removes them; the module runs as a user runs it,
+`ansible localhost -m hostreach.kind.docker_bridge_routes`, unless the Ansible layer does not matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+from bridge_routes_helpers import adhoc, subnets
+
+pytestmark = pytest.mark.docker
+
+IPV6_REASON = "IPv6 subnet: docker-connector routes IPv4 only"
+
+
+def route_lines(path: Path) -> list:
+    return [line for line in path.read_text().splitlines() if line.startswith("route")]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_liner(net: dict, path: Path) -> None:
+    """The README's recipe, run for real: `docker network inspect --format "route {{...}}" >> conf`."""
+    fmt = "route {{range .IPAM.Config}}{{.Subnet}}{{end}}"
+    out = subprocess.run(["docker", "network", "inspect", "--format", fmt, net["Id"]], capture_output=True, text=True, check=True).stdout
+    with path.open("a") as handle:
+        handle.write(out)
+
+
+def test_every_bridge_network_including_the_default_gets_one_line_each(networks, client, conf: Path) -> None:
+    b = networks.create("b")
+    a = networks.create("a")
+    result = adhoc({"path": str(conf)})
+    assert result["changed"] is True
+    engine = {n["Name"]: n for n in client.networks(filters={"driver": ["bridge"]})}
+    assert "bridge" in result["networks"]
+    assert result["networks"][a["Name"]] == subnets(a) and result["networks"][b["Name"]] == subnets(b)
+    lines = route_lines(conf)
+    assert f"route {subnets(engine['bridge'])[0]}" in lines
+    # one line per IPv4 subnet, in a stable order: networks sorted by name
+    mine = [line for line in lines if line in (f"route {subnets(a)[0]}", f"route {subnets(b)[0]}")]
+    assert mine == [f"route {subnets(a)[0]}", f"route {subnets(b)[0]}"]
+    assert len(lines) == len(set(lines))
+    assert result["routes"] == [line.split()[1] for line in lines]
+    assert oct(conf.stat().st_mode & 0o777) == "0o644"
+
+
+def test_networks_select_by_name_id_and_id_prefix_and_exclude_removes(networks, conf: Path) -> None:
+    a, b, c = networks.create("a"), networks.create("b"), networks.create("c")
+    result = adhoc({"path": str(conf), "networks": [a["Name"], b["Id"], c["Id"][:12]], "exclude": [b["Name"]]})
+    assert sorted(result["networks"]) == sorted([a["Name"], c["Name"]])
+    assert route_lines(conf) == [f"route {subnets(a)[0]}", f"route {subnets(c)[0]}"]
+
+
+def test_dual_stack_network_writes_ipv4_only_and_skips_ipv6_with_reason(networks, conf: Path) -> None:
+    # As kind creates its network: Docker picks the IPv4 subnet, kind gives an IPv6 ULA /64 and enable_ipv6.
+    kind = networks.create("kind", ipv4=False, ipv6=True)
+    v4, v6 = subnets(kind, 4), subnets(kind, 6)
+    assert len(v4) == 1 and len(v6) == 1
+    result = adhoc({"path": str(conf), "networks": [kind["Name"]]})
+    assert route_lines(conf) == [f"route {v4[0]}"]
+    assert result["skipped_subnets"] == [{"network": kind["Name"], "subnet": v6[0], "reason": IPV6_REASON}]
+    assert result["networks"] == {kind["Name"]: subnets(kind)}
+
+
+def test_glued_line_from_the_one_liner_is_repaired_in_place(networks, conf: Path) -> None:
+    kind = networks.create("kind", ipv4=False, ipv6=True)
+    conf.write_text("# docker-connector\naddr 192.168.251.1/24\n")
+    one_liner(kind, conf)
+    with conf.open("a") as handle:
+        handle.write("mtu 1400\n")
+    glued = "route " + "".join(subnets(kind))
+    assert conf.read_text().splitlines()[2] == glued
+    result = adhoc({"path": str(conf), "networks": [kind["Name"]]})
+    assert conf.read_text() == f"# docker-connector\naddr 192.168.251.1/24\nroute {subnets(kind, 4)[0]}\nmtu 1400\n"
+    assert result["repaired"] == [
+        {"line": 3, "before": glued, "after": [f"route {subnets(kind, 4)[0]}"], "reason": "glued subnets split into one route line per IPv4 subnet"}
+    ]
+    assert result["added"] == [] and result["changed"] is True
+    assert {"subnet": subnets(kind, 6)[0], "line": 3, "reason": IPV6_REASON} in result["skipped_subnets"]
+
+
+def test_duplicates_collapse_and_equal_subnets_written_differently_count(networks, conf: Path) -> None:
+    a, b = networks.create("a"), networks.create("b")
+    for _ in range(3):
+        one_liner(a, conf)
+    host_bits = subnets(b)[0].replace(".0/24", ".1/24")
+    with conf.open("a") as handle:
+        handle.write(f"route   {host_bits}\n")
+    result = adhoc({"path": str(conf), "networks": [a["Name"], b["Name"]]})
+    assert conf.read_text() == f"route {subnets(a)[0]}\nroute   {host_bits}\n"
+    assert result["added"] == []
+    assert [r["reason"] for r in result["repaired"]] == ["duplicate of an earlier route line"] * 2
+    assert result["routes"] == [subnets(a)[0], subnets(b)[0]]
+
+
+def test_second_run_changes_nothing_byte_for_byte(networks, conf: Path) -> None:
+    a = networks.create("a")
+    kind = networks.create("kind", ipv4=False, ipv6=True)
+    conf.write_text("addr 192.168.251.1/24\n")
+    one_liner(kind, conf)
+    one_liner(a, conf)
+    one_liner(a, conf)
+    args = {"path": str(conf), "networks": [a["Name"], kind["Name"]]}
+    first = adhoc(args)
+    assert first["changed"] is True
+    digest, stat = sha256(conf), conf.stat()
+    second = adhoc(args)
+    assert second["changed"] is False and second["_stats"]["changed"] == 0
+    assert (second["added"], second["removed"], second["repaired"]) == ([], [], [])
+    assert sha256(conf) == digest
+    assert (conf.stat().st_ino, conf.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+
+
+NON_ROUTE = (
+    "# docker-connector config\n"
+    "addr 192.168.251.1/24\n"
+    "port 2511\n"
+    "mtu 1400\n"
+    "host 127.0.0.1\n"
+    "\n"
+    "iptables 172.0.1.0+172.0.2.0\n"
+    "token mac 192.168.251.4\n"
+    "hosts /etc/hosts .local .inc\n"
+    "proxy 127.0.0.1:80\n"
+    "expose 0.0.0.0:2512\n"
+    "something-unknown   with\tspacing  \n"
+    "   \n"
+)
+
+
+def test_non_route_lines_stay_byte_for_byte_through_present_and_absent(networks, conf: Path) -> None:
+    a = networks.create("a")
+    conf.write_bytes((NON_ROUTE + "pong on").encode())
+    adhoc({"path": str(conf), "networks": [a["Name"]]})
+    assert conf.read_bytes() == (NON_ROUTE + f"pong on\nroute {subnets(a)[0]}\n").encode()
+    adhoc({"path": str(conf), "networks": [a["Name"]], "state": "absent"})
+    assert conf.read_bytes() == (NON_ROUTE + "pong on\n").encode()
+    conf.write_bytes((NON_ROUTE + "pong on").encode())
+    result = adhoc({"path": str(conf), "networks": [a["Name"]], "state": "absent"})
+    assert result["changed"] is False
+    assert conf.read_bytes() == (NON_ROUTE + "pong on").encode()
+
+
+def test_absent_removes_only_the_selected_networks_lines(networks, conf: Path) -> None:
+    a, b = networks.create("a"), networks.create("b")
+    conf.write_text(f"route {subnets(a)[0]}\nroute 10.99.0.0/16\nroute {subnets(b)[0]}\n")
+    result = adhoc({"path": str(conf), "networks": [a["Name"]], "state": "absent"})
+    assert conf.read_text() == f"route 10.99.0.0/16\nroute {subnets(b)[0]}\n"
+    assert result["removed"] == [subnets(a)[0]]
+
+
+def test_prune_drops_routes_of_deleted_networks_but_never_extra_routes(networks, conf: Path) -> None:
+    a, gone = networks.create("a"), networks.create("gone")
+    args = {"path": str(conf), "networks": [a["Name"]], "extra_routes": ["10.96.0.0/12"], "prune": True}
+    conf.write_text(f"route {subnets(gone)[0]}\nroute {subnets(a)[0]}\n")
+    networks.remove(gone)
+    result = adhoc(args)
+    assert conf.read_text() == f"route {subnets(a)[0]}\nroute 10.96.0.0/12\n"
+    assert result["removed"] == [subnets(gone)[0]]
+    assert adhoc(args)["changed"] is False
+
+
+def test_expose_flag_is_written_as_docker_connector_reads_it(networks, conf: Path) -> None:
+    a = networks.create("a")
+    adhoc({"path": str(conf), "networks": [a["Name"]], "expose": True})
+    assert route_lines(conf) == [f"route {subnets(a)[0]} expose"]
+    result = adhoc({"path": str(conf), "networks": [a["Name"]], "expose": False})
+    assert route_lines(conf) == [f"route {subnets(a)[0]}"]
+    assert result["repaired"][0]["reason"] == "expose flag removed"
+
+
+def test_check_mode_writes_nothing_and_reports_what_the_real_run_does(networks, conf: Path) -> None:
+    a = networks.create("a")
+    kind = networks.create("kind", ipv4=False, ipv6=True)
+    conf.write_text("mtu 1400\n")
+    one_liner(kind, conf)
+    one_liner(kind, conf)
+    before, digest, listing = conf.read_text(), sha256(conf), sorted(p.name for p in conf.parent.iterdir())
+    args = {"path": str(conf), "networks": [a["Name"], kind["Name"]]}
+    checked = adhoc(args, check=True, diff=True)
+    assert sha256(conf) == digest
+    assert sorted(p.name for p in conf.parent.iterdir()) == listing  # not even a lock file
+    real = adhoc(args, diff=True)
+    assert checked["changed"] is real["changed"] is True
+    assert checked["diff"] == real["diff"]
+    assert real["diff"]["before"] == before
+    assert real["diff"]["after"] == conf.read_text() == f"mtu 1400\nroute {subnets(kind, 4)[0]}\nroute {subnets(a)[0]}\n"
+    for key in ("added", "removed", "repaired", "skipped_subnets", "routes"):
+        assert checked[key] == real[key], key
+    again = adhoc(args, check=True, diff=True)
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"]
+
+
+def test_check_mode_on_a_missing_file_creates_nothing(networks, conf: Path) -> None:
+    a = networks.create("a")
+    result = adhoc({"path": str(conf), "networks": [a["Name"]]}, check=True, diff=True)
+    assert result["changed"] is True
+    assert result["diff"]["before_header"] == "/dev/null" and result["diff"]["after"] == f"route {subnets(a)[0]}\n"
+    assert list(conf.parent.iterdir()) == []
