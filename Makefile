@@ -8,7 +8,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 VENV = $(shell scripts/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
-.PHONY: test setup link lint sanity unit integration molecule build doc expose clean
+.PHONY: test setup link lint sanity unit integration molecule build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down
 
 test: setup lint sanity unit integration molecule ## everything CI runs
 
@@ -32,8 +32,26 @@ sanity:
 unit: link
 	$(RUN) python -m pytest tests/unit
 
-integration: link
+integration: link k8s-build
 	$(RUN) python -m pytest tests/integration
+
+k8s-build: ## Kubernetes, etcd, kind, pause from the Go module proxy (cached by version)
+	scripts/k8s-build.sh
+
+tier1-up: ## control plane as local processes; prints the kubeconfig path
+	scripts/tier1.sh up
+
+tier1-down:
+	scripts/tier1.sh down
+
+kind-image: ## kind node image hostreach/kind-node:<k8s version>, built locally (no pull)
+	scripts/kind-node-image.sh build
+
+kind-up: ## kind cluster hostreach-test; prints the kubeconfig path
+	scripts/kind.sh up
+
+kind-down:
+	scripts/kind.sh down
 
 molecule: link
 	@echo "molecule: no scenarios yet"

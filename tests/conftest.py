@@ -1,0 +1,10 @@
+"""Fixtures shared by every test directory: the real Kubernetes of the test harness (tests/harness).
+
+Fixtures are registered by importing them here; tests that use one carry its marker.
+"""
+
+# Tier 2, a real kind cluster (@pytest.mark.kind): kind_cluster, demo_httpd_image.
+from harness.kind import demo_httpd_image, kind_cluster  # noqa: F401
+
+# Tier 1, control plane as local processes (@pytest.mark.tier1): tier1, tier1_namespace, tier1_node.
+from harness.tier1 import tier1, tier1_namespace, tier1_node  # noqa: F401
