@@ -87,7 +87,7 @@ class Networks:
 
     def create(self, short: str, ipv4: bool | str = True, ipv6: bool = False) -> dict:
         """A bridge network; ipv4=True picks a free /24, a string is used as is, False lets Docker choose."""
-        for _ in range(20):
+        for _attempt in range(20):
             pools = []
             if ipv4:
                 subnet = ipv4 if isinstance(ipv4, str) else f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24"

@@ -61,7 +61,7 @@ def second_daemon():
     with open(daemon.log, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        for _ in range(60):
+        for _attempt in range(60):
             with contextlib.suppress(Exception):
                 api = docker.APIClient(base_url=daemon.host, version="auto", timeout=5)
                 api.ping()

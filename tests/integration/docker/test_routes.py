@@ -89,7 +89,7 @@ def test_glued_line_from_the_one_liner_is_repaired_in_place(networks, conf: Path
 
 def test_duplicates_collapse_and_equal_subnets_written_differently_count(networks, conf: Path) -> None:
     a, b = networks.create("a"), networks.create("b")
-    for _ in range(3):
+    for _run in range(3):
         one_liner(a, conf)
     host_bits = subnets(b)[0].replace(".0/24", ".1/24")
     with conf.open("a") as handle:
