@@ -206,7 +206,7 @@ assemble_node() { # root kind_files images_dir
     "$root"/lib/systemd/system/sockets.target.wants/*initctl* "$root"/lib/systemd/system/basic.target.wants/*
   echo "ReadKMsg=no" >>"$root/etc/systemd/journald.conf"
   [[ -e "$root/sbin/init" ]] || ln -s /usr/lib/systemd/systemd "$root/sbin/init"
-  chroot "$root" systemctl enable kubelet.service containerd.service undo-mount-hacks.service \
+  chroot "$root" systemctl --quiet enable kubelet.service containerd.service undo-mount-hacks.service \
     hostreach-preload-images.service >/dev/null
   chroot "$root" systemctl mask systemd-binfmt.service >/dev/null 2>&1
 }
@@ -219,7 +219,7 @@ build_key() { # rootfs_tar
 }
 
 build() {
-  local rootfs key current staging start=$SECONDS old_id
+  local rootfs key current start=$SECONDS old_id
   rootfs="$(rootfs_tar)"
   key="$(build_key "$rootfs")"
   current="$(docker image inspect -f '{{index .Config.Labels "hostreach.kind.build-key"}}' "$KIND_NODE_IMAGE" 2>/dev/null || true)"
@@ -230,8 +230,10 @@ build() {
   require_binaries
   local kind_files
   kind_files="$(kind_base_files)"
+  local staging
   staging="$(mktemp -d "$WORK/build.XXXXXX")"
-  trap 'rm -rf "$staging"' EXIT
+  # shellcheck disable=SC2064 # expanded now: $staging is local to this function
+  trap "rm -rf '$staging'" EXIT
   log "assembling $KIND_NODE_IMAGE (build key $key) in $staging"
   mkdir "$staging/root"
   tar -C "$staging/root" --numeric-owner -xf "$rootfs"

@@ -3,6 +3,7 @@
 #   scripts/kind.sh up [NAME]      create it (idempotent) and wait until every node is Ready
 #   scripts/kind.sh down [NAME]    delete it and everything it made: containers, volumes, the network
 #   scripts/kind.sh status [NAME]  say whether it runs, its nodes and its kubeconfig
+#   scripts/kind.sh load NAME IMAGE...  `kind load docker-image` (through the docker wrapper if needed)
 # NAME: $HOSTREACH_KIND_CLUSTER or hostreach-test. Kubeconfig: $HOSTREACH_CACHE/run/kind-NAME/kubeconfig
 # (context kind-NAME).
 # Image: by default hostreach/kind-node:$K8S_VERSION, built locally by scripts/kind-node-image.sh with
@@ -140,9 +141,16 @@ status() {
   fi
 }
 
+load() { # image...
+  cluster_exists || die "kind cluster $NAME is not running; start it with: $0 up $NAME"
+  (($# > 0)) || die "usage: $0 load NAME IMAGE..."
+  run_kind load docker-image --name "$NAME" "$@"
+}
+
 case "$ACTION" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) die "usage: $0 up|down|status [NAME]" ;;
+  load) load "${@:3}" ;;
+  *) die "usage: $0 up|down|status [NAME] | load NAME IMAGE..." ;;
 esac

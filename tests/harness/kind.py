@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .versions import REPO_ROOT, binary_dirs, cache_dir
+from .versions import REPO_ROOT, cache_dir
 
 KIND_SCRIPT = REPO_ROOT / "scripts" / "kind.sh"
 DEFAULT_CLUSTER = "hostreach-test"
@@ -122,8 +122,7 @@ def build_demo_httpd_image(tag: str = "v1") -> str:
 
 def kind_load(cluster: KindCluster, image: str) -> None:
     """`kind load docker-image`: copies a local Docker image into the cluster's nodes."""
-    kind = binary_dirs()["kind"] / "kind"
-    subprocess.run([str(kind), "load", "docker-image", "--name", cluster.name, image], check=True)
+    subprocess.run([str(KIND_SCRIPT), "load", cluster.name, image], check=True)
 
 
 @pytest.fixture(scope="session")
