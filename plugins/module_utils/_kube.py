@@ -21,7 +21,7 @@ try:
     from kubernetes import config as k8s_config
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
-    from yaml import YAMLError
+    from yaml import YAMLError, safe_load
 except ImportError:
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
@@ -42,6 +42,10 @@ class KubeError(Exception):
 
 class KubeConflict(KubeError):
     """409 Conflict: the object changed since it was read (or already exists)."""
+
+
+class KubeNotFound(KubeError):
+    """404 Not Found."""
 
 
 class KubeForbidden(KubeError):
@@ -132,7 +136,7 @@ class KubeApi:
                 ) from None
             if exc.status == 401:
                 raise KubeError(f"unauthorized: the API server {self.server} rejected the credentials of context {self.context}: {message}") from None
-            error = KubeConflict if exc.status == 409 else KubeError
+            error = {404: KubeNotFound, 409: KubeConflict}.get(exc.status, KubeError)
             raise error(f"{verb} {resource}{where} failed (HTTP {exc.status}): {message}") from None
         except Urllib3HTTPError as exc:
             raise KubeError(
@@ -154,6 +158,19 @@ class KubeApi:
     def patch_service(self, namespace: str, name: str, patch: list, dry_run: bool) -> dict:
         extra = {"dry_run": "All"} if dry_run else {}
         return self._call("patch", "services", namespace, self.core.patch_namespaced_service, name, namespace, patch, _content_type=JSON_PATCH, **extra)
+
+    def kubeadm_cluster_configuration(self) -> dict | None:
+        """The ClusterConfiguration of a kubeadm cluster (kind is one), from kube-system/kubeadm-config;
+        None when there is none or it may not be read."""
+        try:
+            config_map = self._call("get", "configmaps", "kube-system", self.core.read_namespaced_config_map, "kubeadm-config", "kube-system")
+        except (KubeForbidden, KubeNotFound):
+            return None
+        try:
+            parsed = safe_load((config_map.get("data") or {}).get("ClusterConfiguration") or "")
+        except YAMLError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
 
     def list_nodes(self) -> list:
         return self._call("list", "nodes", None, self.core.list_node)["items"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 ANNOTATION = "hostreach.kind/original"
 _ANNOTATION_PATH = "/metadata/annotations/" + ANNOTATION.replace("~", "~0").replace("/", "~1")
 PROTECTED = (("default", "kubernetes"),)
+DEFAULT_NODE_PORT_RANGE = (30000, 32767)
 
 _HTTP_APP_PROTOCOLS = {"http": "http", "https": "https", "kubernetes.io/h2c": "http", "kubernetes.io/ws": "http", "kubernetes.io/wss": "https"}
 _HTTP_NAMES = {"http": "http", "web": "http", "www": "http", "http2": "http", "h2c": "http", "http-alt": "http", "https": "https"}
@@ -125,6 +126,60 @@ def resolve_node_ports(service: dict, node_ports: dict | None) -> dict:
         for i in matches:
             wanted[i] = node_port
     return wanted
+
+
+def parse_port_range(text: str) -> tuple | None:
+    """``30000-32767``, ``30000+2767`` or ``30000`` (the forms kube-apiserver accepts) as (first, last)."""
+    text = str(text).strip()
+    try:
+        if "-" in text:
+            first, last = (int(x) for x in text.split("-", 1))
+        elif "+" in text:
+            first, size = (int(x) for x in text.split("+", 1))
+            last = first + size
+        else:
+            first = last = int(text)
+    except ValueError:
+        return None
+    return (first, last) if 0 < first <= last < 65536 else None
+
+
+def range_from_extra_args(extra_args) -> tuple | None:
+    """--service-node-port-range out of kubeadm's apiServer.extraArgs: a mapping (v1beta3) or a list
+    of {name, value} (v1beta4)."""
+    if isinstance(extra_args, dict):
+        value = extra_args.get("service-node-port-range")
+    else:
+        value = next((a.get("value") for a in extra_args or [] if isinstance(a, dict) and a.get("name") == "service-node-port-range"), None)
+    return parse_port_range(value) if value is not None else None
+
+
+def node_port_range_of(cluster_configuration: dict | None) -> tuple:
+    """(range, where it comes from) for a kubeadm ClusterConfiguration (None when there is none)."""
+    where = "kube-system/kubeadm-config"
+    if cluster_configuration is None:
+        return DEFAULT_NODE_PORT_RANGE, f"the Kubernetes default; there is no readable {where} to say otherwise"
+    found = range_from_extra_args((cluster_configuration.get("apiServer") or {}).get("extraArgs"))
+    if found:
+        return found, f"--service-node-port-range in {where}"
+    return DEFAULT_NODE_PORT_RANGE, f"the Kubernetes default; {where} sets no --service-node-port-range"
+
+
+def new_fixed_node_ports(service: dict, wanted: dict) -> dict:
+    """The wanted nodePorts (index -> nodePort) the Service does not hold yet; only those need checks."""
+    ports = _spec(service).get("ports") or []
+    return {i: n for i, n in wanted.items() if ports[i].get("nodePort") != n}
+
+
+def out_of_range(wanted: dict, node_port_range: tuple, source: str) -> list:
+    """Errors for wanted nodePorts (Service key -> {index: nodePort}) outside the range."""
+    first, last = node_port_range
+    return [
+        f"nodePort {n} wanted for {key} is outside the cluster's nodePort range {first}-{last} ({source})"
+        for key, ports in wanted.items()
+        for n in sorted(set(ports.values()))
+        if not first <= n <= last
+    ]
 
 
 def taken_node_ports(services: list) -> dict:
@@ -310,6 +365,16 @@ def select(listed: dict, services: list, namespaces: list, label_selector: str |
             if (meta["namespace"], meta["name"]) not in PROTECTED:
                 selected.setdefault(key_of(service), (service, {}))
     return list(selected.values())
+
+
+def without_dry_run_placeholders(service: dict, plan_: Plan) -> dict:
+    """A server-side dry run does not allocate nodePorts: it answers placeholders (32769, 32770, ...).
+    Keep only the nodePorts the plan asked for or kept; the others are unknown until the real write."""
+    service = copy.deepcopy(service)
+    for i, port in enumerate(_spec(service).get("ports") or []):
+        if plan_.after["ports"][i]["node_port"] is None:
+            port.pop("nodePort", None)
+    return service
 
 
 def port_scheme(port: dict) -> str | None:

@@ -21,16 +21,20 @@ description:
   - Headless Services (C(clusterIP=None)) and C(ExternalName) Services are skipped, with the reason in
     RV(services[].skip_reason).
   - Every port of a multi-port Service is kept, including the same port on TCP and UDP.
-  - Everything is validated before the first write. Fixed nodePorts taken by another Service fail the task naming
-    both Services; then every planned change is sent to the apiserver as a server-side dry run, so a nodePort
-    outside the cluster's range (the error names the range) or any other invalid change fails the task with
-    nothing written.
+  - Everything is validated before the first write. A fixed nodePort that another Service holds fails the task
+    naming both Services; one outside the cluster's nodePort range fails it naming the range. The range is the
+    C(--service-node-port-range) recorded in the C(kube-system/kubeadm-config) ConfigMap of kind (and other
+    kubeadm) clusters, else the Kubernetes default 30000-32767. Then every planned change is sent to the
+    apiserver as a server-side dry run, which catches anything else the apiserver refuses (RBAC, validation);
+    only when all of them pass is the first Service written.
   - Writes are JSON patches that carry the resourceVersion that was read. When a Service changed in between
     (HTTP 409 Conflict) the module reads it again and plans again, up to three times.
-  - "API requests: one LIST of Services per namespace (or a single cluster-wide LIST when O(services[].node_ports)
-    is used, needed to see which nodePorts are taken), one LIST of Nodes with O(state=present), and then two
-    PATCH requests (dry run, then the write) per Service that changes. A run that changes nothing therefore makes
-    two requests with O(state=present) (one per extra namespace more) and one with O(state=absent)."
+  - "API requests: one LIST of Services per namespace, or instead a single cluster-wide LIST when
+    O(services[].node_ports) is used (needed to see which nodePorts are taken); one GET of
+    C(kube-system/kubeadm-config) when a fixed nodePort is not in place yet; one LIST of Nodes with
+    O(state=present); and two PATCH requests (dry run, then the write) per Service that changes. A run that
+    changes nothing makes two requests for one namespace with O(state=present) (the Services LIST and the Nodes
+    LIST), and one with O(state=absent)."
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
@@ -56,8 +60,9 @@ options:
         description:
           - Fixed nodePorts, as a mapping from a port name (or a port number, which matches both its TCP
             and UDP entries) to the nodePort. Ports not listed get one allocated by the apiserver.
-          - A nodePort another Service holds, or one outside the cluster's nodePort range (30000-32767 unless the
-            apiserver sets C(--service-node-port-range)), fails the task before anything is written.
+          - A nodePort another Service holds, or one outside the cluster's nodePort range (30000-32767 unless
+            C(kube-system/kubeadm-config) records another C(--service-node-port-range)), fails the task before
+            anything is written.
           - Only used with O(state=present).
         type: dict
   namespaces:
@@ -88,8 +93,10 @@ attributes:
   check_mode:
     support: full
     description:
-      - Sends every planned change as a server-side dry run (C(dryRun=All)) and writes nothing. The nodePorts
-        reported are the ones the apiserver would allocate in that dry run; a real run may get others.
+      - Sends every planned change as a server-side dry run (C(dryRun=All)) and writes nothing, so the apiserver
+        validates it all (nodePort range, taken nodePorts, RBAC). Fixed and kept nodePorts are reported; a nodePort
+        the apiserver would allocate is reported as V(null), because a dry run does not allocate (it answers
+        placeholder numbers above the range).
   diff_mode:
     support: full
     description: Type, ports (with nodePorts) and whether the restore annotation is set, per changed Service, before and after.
@@ -174,7 +181,9 @@ services:
       type: str
       sample: NodePort
     ports:
-      description: Every port of the Service, with its nodePort (null when it has none) and its URLs.
+      description:
+        - Every port of the Service, with its nodePort and its URLs.
+        - C(node_port) is V(null) when the port has none, and in check mode when the apiserver would allocate it.
       type: list
       elements: dict
       sample:
@@ -233,23 +242,30 @@ MAX_ATTEMPTS = 3
 
 def gather(api, params: dict) -> tuple:
     """One LIST per scope, then the selection and a plan per selected Service. Fails (PlanError)
-    before any write when a fixed nodePort is taken or invalid."""
+    before any write when a fixed nodePort is taken, out of range or invalid. The range is read (one
+    GET) only when a fixed nodePort is not in place yet: a server-side dry run does not check it."""
     services = params["services"] or []
     namespaces = params["namespaces"] or []
     scopes = planner.list_scopes(services, namespaces, params["label_selector"])
     listed = {scope: api.list_services(*scope) for scope in scopes}
     selected = planner.select(listed, services, namespaces, params["label_selector"])
     state = params["state"]
-    errors, plans, wanted = [], [], {}
+    errors, plans, wanted, new_fixed = [], [], {}, {}
     for service, node_ports in selected:
         node_ports = node_ports if state == "present" else {}
+        key = planner.key_of(service)
         try:
             plans.append((planner.plan(service, state, node_ports), service, node_ports))
-            wanted[planner.key_of(service)] = planner.resolve_node_ports(service, node_ports)
+            wanted[key] = planner.resolve_node_ports(service, node_ports)
+            new_fixed[key] = planner.new_fixed_node_ports(service, wanted[key])
         except planner.PlanError as exc:
             errors.append(str(exc))
     if (None, None) in listed:
         errors += planner.node_port_conflicts(wanted, planner.taken_node_ports(listed[(None, None)]))
+    new = {key: ports for key, ports in new_fixed.items() if ports}
+    if new:
+        node_port_range, source = planner.node_port_range_of(api.kubeadm_cluster_configuration())
+        errors += planner.out_of_range(new, node_port_range, source)
     if errors:
         raise planner.PlanError("; ".join(errors))
     return plans
@@ -301,7 +317,9 @@ def run(module: AnsibleModule) -> dict:
     state = params["state"]
     # Validation: every change as a server-side dry run before the first write.
     results = apply(api, plans, state, dry_run=True)
-    if not module.check_mode:
+    if module.check_mode:
+        results = [(plan, planner.without_dry_run_placeholders(service, plan)) for plan, service in results]
+    else:
         results = apply(api, plans, state, dry_run=False)
     nodes = node_ips(module, api) if state == "present" else {}
     ips = [nodes[name] for name in sorted(nodes)]

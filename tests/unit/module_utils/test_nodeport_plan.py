@@ -255,6 +255,39 @@ def test_taken_and_doubly_wanted_node_ports_are_errors_naming_both_services() ->
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30000-32767", (30000, 32767)), ("30000+767", (30000, 30767)), ("31000", (31000, 31000)), ("32767-30000", None), ("x-y", None), ("0-10", None)],
+)
+def test_parse_port_range_in_the_forms_kube_apiserver_accepts(text: str, expected) -> None:
+    assert planner.parse_port_range(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("configuration", "expected"),
+    [
+        (None, ((30000, 32767), "the Kubernetes default; there is no readable kube-system/kubeadm-config to say otherwise")),
+        ({"apiServer": {}}, ((30000, 32767), "the Kubernetes default; kube-system/kubeadm-config sets no --service-node-port-range")),
+        ({"apiServer": {"extraArgs": {"service-node-port-range": "20000-20999"}}}, ((20000, 20999), "--service-node-port-range in kube-system/kubeadm-config")),
+        (
+            {"apiServer": {"extraArgs": [{"name": "v", "value": "2"}, {"name": "service-node-port-range", "value": "20000+999"}]}},
+            ((20000, 20999), "--service-node-port-range in kube-system/kubeadm-config"),
+        ),
+    ],
+)
+def test_node_port_range_from_kubeadm_v1beta3_and_v1beta4_or_the_default(configuration, expected) -> None:
+    assert planner.node_port_range_of(configuration) == expected
+
+
+def test_only_node_ports_not_in_place_yet_are_range_checked() -> None:
+    svc = service(type="NodePort", ports=[{"name": "a", "port": 1, "nodePort": 30001}, {"name": "b", "port": 2, "nodePort": 30002}])
+    new = planner.new_fixed_node_ports(svc, {0: 30001, 1: 40000})
+    assert new == {1: 40000}
+    assert planner.out_of_range({"default/web": new}, (30000, 32767), "the default") == [
+        "nodePort 40000 wanted for default/web is outside the cluster's nodePort range 30000-32767 (the default)"
+    ]
+
+
 def test_list_scopes_one_per_namespace_or_one_cluster_wide_with_fixed_ports() -> None:
     named = [{"name": "web", "namespace": "a"}, {"name": "api", "namespace": "a"}, {"name": "db", "namespace": "b"}]
     assert planner.list_scopes(named, ["c"], None) == [("a", None), ("b", None), ("c", None)]

@@ -1,0 +1,95 @@
+"""kind_nodeport on the real kind cluster (issue 4, behaviour 12): after the module switches a pod-backed
+ClusterIP Service to NodePort, an HTTP GET from this host to each URL it returns answers 200.
+
+The playbook is what a user runs: kind_nodeport, then ansible.builtin.uri on every returned URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
+from kubernetes import client
+
+pytestmark = pytest.mark.kind
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def namespace(kind_cluster: KindCluster) -> Iterator[str]:
+    core = kind_cluster.core_v1()
+    name = f"kind-nodeport-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    core.delete_namespace(name)
+
+
+def pod_backed_service(core: client.CoreV1Api, namespace: str, image: str) -> None:
+    """A demo-httpd pod (the image `kind load` put on the node) behind a ClusterIP Service `web` (port http 80)."""
+    labels = {"app": "web"}
+    container = client.V1Container(
+        name="httpd",
+        image=image,
+        image_pull_policy="Never",
+        ports=[client.V1ContainerPort(container_port=DEMO_HTTPD_PORT)],
+        readiness_probe=client.V1Probe(http_get=client.V1HTTPGetAction(path="/", port=DEMO_HTTPD_PORT), period_seconds=1),
+    )
+    core.create_namespaced_pod(namespace, client.V1Pod(metadata=client.V1ObjectMeta(name="web", labels=labels), spec=client.V1PodSpec(containers=[container])))
+    port = client.V1ServicePort(name="http", port=80, target_port=DEMO_HTTPD_PORT)
+    core.create_namespaced_service(
+        namespace, client.V1Service(metadata=client.V1ObjectMeta(name="web"), spec=client.V1ServiceSpec(selector=labels, ports=[port]))
+    )
+    deadline = time.monotonic() + 120
+    while not any(c.type == "Ready" and c.status == "True" for c in core.read_namespaced_pod("web", namespace).status.conditions or []):
+        assert time.monotonic() < deadline, "the demo-httpd pod is not Ready after 120s"
+        time.sleep(1)
+
+
+def expose_and_get(kind_cluster: KindCluster, namespace: str, tmp_path: Path) -> dict:
+    """ansible-playbook: kind_nodeport, then a GET of every URL it returned (retried while kube-proxy catches up)."""
+    module_args = {"cluster": kind_cluster.name, "kubeconfig": kind_cluster.kubeconfig, "services": [{"name": "web", "namespace": namespace}]}
+    get = {"url": "{{ item }}", "status_code": 200, "return_content": True}
+    tasks = [
+        {"name": "expose", "hostreach.kind.kind_nodeport": module_args, "register": "exposed"},
+        {"name": "get", "ansible.builtin.uri": get, "loop": "{{ exposed.urls }}", "register": "got", "retries": 30, "delay": 1, "until": "got.status == 200"},
+    ]
+    play = tmp_path / "expose.yml"
+    play.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    environ = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    }
+    playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    done = subprocess.run([playbook, "-i", "localhost,", "-c", "local", str(play)], env=environ, stdout=subprocess.PIPE, text=True, check=False, timeout=600)
+    tasks_run = json.loads(done.stdout)["plays"][0]["tasks"]
+    return {task["task"]["name"]: task["hosts"]["localhost"] for task in tasks_run}
+
+
+def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster, demo_httpd_image: str, namespace: str, tmp_path: Path) -> None:
+    core = kind_cluster.core_v1()
+    pod_backed_service(core, namespace, demo_httpd_image)
+
+    results = expose_and_get(kind_cluster, namespace, tmp_path)
+
+    exposed = results["expose"]
+    assert exposed["changed"] and not exposed.get("failed"), exposed.get("msg")
+    assert exposed["nodes"] == kind_cluster.node_ips  # the node containers' IPs on the kind network
+    node_port = core.read_namespaced_service("web", namespace).spec.ports[0].node_port
+    assert exposed["urls"] == [f"http://{ip}:{node_port}" for _name, ip in sorted(kind_cluster.node_ips.items())]
+    assert not results["get"].get("failed"), results["get"]
+    assert [r["status"] for r in results["get"]["results"]] == [200] * len(exposed["urls"])
+    for url in exposed["urls"]:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert (response.status, response.read().decode()) == (200, DEMO_HTTPD_INDEX)
