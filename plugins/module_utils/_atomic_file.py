@@ -18,6 +18,11 @@ ENCODING = "utf-8"
 ERRORS = "surrogateescape"
 
 
+def for_display(text: str) -> str:
+    """`text` for results and diffs, which must be valid UTF-8: bytes that are not show as U+FFFD."""
+    return text.encode(ENCODING, ERRORS).decode(ENCODING, "replace")
+
+
 def lock_path(path: str) -> str:
     """The sidecar lock file: `.<name>.lock` next to the file (the file itself is replaced, so cannot hold the lock)."""
     directory, name = os.path.split(os.path.abspath(path))

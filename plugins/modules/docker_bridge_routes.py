@@ -296,7 +296,7 @@ def apply(module: AnsibleModule, wanted: list, unwanted: list, keep: list) -> di
             changed = planned.text != (before or "") or (before is None and module.params["state"] == "present")
             if changed and problem:
                 module.fail_json(msg=f"cannot write {path}: {problem}; nothing was changed", path=path)
-            result = dict(changed=changed, added=planned.added, removed=planned.removed, repaired=planned.repaired, skipped_subnets=planned.skipped)
+            result = dict(changed=changed, added=planned.added, removed=planned.removed, skipped_subnets=planned.skipped)
             if changed and not module.check_mode:
                 if before is not None and module.params["backup"]:
                     result["backup_file"] = module.backup_local(path)
@@ -304,7 +304,13 @@ def apply(module: AnsibleModule, wanted: list, unwanted: list, keep: list) -> di
     except OSError as exc:
         module.fail_json(msg=f"cannot update {path}: {exc}; the file was left as it was", path=path)
     result["routes"] = [str(n) for n in conf.routes(conf.parse(planned.text))]
-    result["diff"] = dict(before=before or "", after=planned.text, before_header=path if before is not None else "/dev/null", after_header=path)
+    result["repaired"] = [dict(r, before=conf_file.for_display(r["before"])) for r in planned.repaired]
+    result["diff"] = dict(
+        before=conf_file.for_display(before or ""),
+        after=conf_file.for_display(planned.text),
+        before_header=path if before is not None else "/dev/null",
+        after_header=path,
+    )
     return result
 
 

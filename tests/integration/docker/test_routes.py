@@ -205,3 +205,12 @@ def test_check_mode_on_a_missing_file_creates_nothing(networks, conf: Path) -> N
     assert result["changed"] is True
     assert result["diff"]["before_header"] == "/dev/null" and result["diff"]["after"] == f"route {subnets(a)[0]}\n"
     assert list(conf.parent.iterdir()) == []
+
+
+def test_bytes_that_are_not_utf8_are_kept_and_the_diff_still_shows(networks, conf: Path) -> None:
+    a = networks.create("a")
+    conf.write_bytes(b"# caf\xe9\nmtu 1400\n")
+    result = adhoc({"path": str(conf), "networks": [a["Name"]]}, diff=True)
+    assert result["changed"] is True
+    assert conf.read_bytes() == f"# caf\xe9\nmtu 1400\nroute {subnets(a)[0]}\n".encode("latin-1")
+    assert result["diff"]["before"] == "# caf\ufffd\nmtu 1400\n"
