@@ -17,7 +17,7 @@ import typing as t
 IPV6_REASON = "IPv6 subnet: docker-connector routes IPv4 only"
 EXPOSE_FLAG = "expose"
 
-_ROUTE_RE = re.compile(r"^(?P<indent>[ \t]*)route[ \t]+(?P<spec>\S+)(?P<rest>.*)$")
+_ROUTE_RE = re.compile(r"^[ \t]*route[ \t]+(?P<spec>\S+)(?P<rest>.*)$")
 _IPV4_HEAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/")
 _IPV6_HEAD = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/")
 
@@ -126,7 +126,7 @@ def routes(lines: list) -> list:
 
 
 def route_text(network: Network, exposed: bool) -> str:
-    return "route {}{}".format(network, " " + EXPOSE_FLAG if exposed else "")
+    return f"route {network} {EXPOSE_FLAG}" if exposed else f"route {network}"
 
 
 def _newline(lines: list) -> str:
