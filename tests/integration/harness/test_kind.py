@@ -8,6 +8,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, KindCluster, cluster_down, cluster_up, kubeconfig_path
@@ -36,10 +37,12 @@ def http_get(url: str) -> tuple[int, str] | None:
 
 
 @pytest.fixture
-def kind_namespace(kind_cluster: KindCluster) -> str:
+def kind_namespace(kind_cluster: KindCluster) -> Iterator[str]:
     core = kind_cluster.core_v1()
     name = f"test-kind-{uuid.uuid4().hex[:6]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    # Pods are admitted only once the controller manager has made the namespace's default service account.
+    wait_for(lambda: core.list_namespaced_service_account(name, field_selector="metadata.name=default").items, 60, f"serviceaccount {name}/default")
     yield name
     core.delete_namespace(name)
 
