@@ -8,7 +8,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 VENV = $(shell scripts/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
-.PHONY: test setup link lint sanity unit integration molecule build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down
+.PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down
 
 test: setup lint sanity unit integration molecule ## everything CI runs
 
@@ -53,8 +53,14 @@ kind-up: ## kind cluster hostreach-test; prints the kubeconfig path
 kind-down:
 	scripts/kind.sh down
 
-molecule: link
-	@echo "molecule: no scenarios yet"
+molecule: link ## Molecule scenarios (extensions/molecule): macos_sim (SIMULATION, brew double), default (real kind)
+	$(RUN) molecule test -s macos_sim
+	$(RUN) molecule test -s default
+
+demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with a demo app, exposed; prints the URLs
+	$(RUN) ansible-playbook extensions/molecule/default/create.yml -e hostreach_kind_cluster=hostreach-demo
+	$(RUN) ansible-playbook hostreach.kind.expose -e hostreach_kind_cluster=hostreach-demo \
+	  -e hostreach_kind_kubeconfig=$(HOSTREACH_CACHE)/run/kind-hostreach-demo/kubeconfig
 
 build: ## installable tarball in .build/
 	$(RUN) ansible-galaxy collection build --force --output-path .build .
