@@ -76,6 +76,9 @@ EOF
 wait_ready() {
   "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" wait node --all --for=condition=Ready --timeout="$READY_TIMEOUT" >/dev/null ||
     die "nodes of kind cluster $NAME not Ready within $READY_TIMEOUT; see: $KIND export logs --name $NAME"
+  # Pods are admitted only once the controller manager has made their namespace's service account.
+  "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" wait --for=create serviceaccount/default --namespace default --timeout="$READY_TIMEOUT" >/dev/null ||
+    die "kind cluster $NAME: the controller manager made no default service account within $READY_TIMEOUT"
 }
 
 up() {
