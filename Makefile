@@ -24,7 +24,10 @@ link:
 lint: link
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) ansible-lint --profile production
+	# ansible-lint copies the collection into $$HOME/.ansible/collections and puts that copy first on
+	# the collections path; a scratch HOME keeps a stale copy from shadowing the working tree.
+	rm -rf .build/lint-home && mkdir -p .build/lint-home
+	HOME=$(CURDIR)/.build/lint-home $(RUN) ansible-lint --profile production
 
 sanity:
 	scripts/sanity.sh
