@@ -13,8 +13,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source=scripts/k8s-paths.sh
-source "$REPO_ROOT/scripts/k8s-paths.sh"
 # shellcheck source=scripts/kind-node/settings.sh
 source "$REPO_ROOT/scripts/kind-node/settings.sh"
 
@@ -219,7 +217,7 @@ build_key() { # rootfs_tar
 }
 
 build() {
-  local rootfs key current start=$SECONDS old_id
+  local rootfs key current start=$SECONDS
   rootfs="$(rootfs_tar)"
   key="$(build_key "$rootfs")"
   current="$(docker image inspect -f '{{index .Config.Labels "hostreach.kind.build-key"}}' "$KIND_NODE_IMAGE" 2>/dev/null || true)"
@@ -243,11 +241,9 @@ build() {
     --entrypoint '["/usr/local/bin/hostreach-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]' \
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env container=docker \
     --stop-signal SIGRTMIN+3 --label "hostreach.kind.build-key=$key"
-  old_id="$(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE" 2>/dev/null || true)"
   docker load -q -i "$staging/node.tar" >/dev/null
-  if [[ -n "$old_id" && "$old_id" != "$(docker image inspect -f '{{.Id}}' "$KIND_NODE_IMAGE")" ]]; then
-    docker rmi "$old_id" >/dev/null 2>&1 || true
-  fi
+  # Earlier builds lost their tag to this one: remove those no container uses any more.
+  docker image prune -f --filter label=hostreach.kind.build-key >/dev/null
   log "$KIND_NODE_IMAGE built in $((SECONDS - start))s ($(docker image inspect -f '{{.Size}}' "$KIND_NODE_IMAGE" | numfmt --to=iec))"
 }
 

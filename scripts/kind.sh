@@ -15,8 +15,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source=scripts/k8s-paths.sh
-source "$REPO_ROOT/scripts/k8s-paths.sh"
 # shellcheck source=scripts/kind-node/settings.sh
 source "$REPO_ROOT/scripts/kind-node/settings.sh"
 
