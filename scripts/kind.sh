@@ -148,9 +148,13 @@ load() { # image...
   run_kind load docker-image --name "$NAME" "$@"
 }
 
+# One up or down at a time (pytest and molecule may start the same cluster at once).
+mkdir -p "$HOSTREACH_CACHE/run"
+exec {run_lock}<"$HOSTREACH_CACHE/run"
+
 case "$ACTION" in
-  up) up ;;
-  down) down ;;
+  up) flock "$run_lock" && up ;;
+  down) flock "$run_lock" && down ;;
   status) status ;;
   load) load "${@:3}" ;;
   *) die "usage: $0 up|down|status [NAME] | load NAME IMAGE..." ;;
