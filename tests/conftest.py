@@ -2,6 +2,7 @@
 
 Fixtures are registered by importing them here; tests that use one carry its marker.
 """
+# pylint: disable=unused-import  # imported fixtures are used by name, which pylint cannot see
 
 # Tier 2, a real kind cluster (@pytest.mark.kind): kind_cluster, demo_httpd_image.
 from harness.kind import demo_httpd_image, kind_cluster  # noqa: F401
