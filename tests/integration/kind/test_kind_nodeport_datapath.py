@@ -1,7 +1,8 @@
 """kind_nodeport on the real kind cluster (issue 4, behaviour 12): after the module switches a pod-backed
 ClusterIP Service to NodePort, an HTTP GET from this host to each URL it returns answers 200.
 
-The playbook is what a user runs: kind_nodeport, then ansible.builtin.uri on every returned URL.
+The playbook is what a user runs: kind_nodeport, then ansible.builtin.uri on every returned URL. Also: the
+nodePort range is read from the real cluster's kube-system/kubeadm-config.
 """
 
 from __future__ import annotations
@@ -55,15 +56,9 @@ def pod_backed_service(core: client.CoreV1Api, namespace: str, image: str) -> No
         time.sleep(1)
 
 
-def expose_and_get(kind_cluster: KindCluster, namespace: str, tmp_path: Path) -> dict:
-    """ansible-playbook: kind_nodeport, then a GET of every URL it returned (retried while kube-proxy catches up)."""
-    module_args = {"cluster": kind_cluster.name, "kubeconfig": kind_cluster.kubeconfig, "services": [{"name": "web", "namespace": namespace}]}
-    get = {"url": "{{ item }}", "status_code": 200, "return_content": True}
-    tasks = [
-        {"name": "expose", "hostreach.kind.kind_nodeport": module_args, "register": "exposed"},
-        {"name": "get", "ansible.builtin.uri": get, "loop": "{{ exposed.urls }}", "register": "got", "retries": 30, "delay": 1, "until": "got.status == 200"},
-    ]
-    play = tmp_path / "expose.yml"
+def run_play(tasks: list, tmp_path: Path) -> dict:
+    """ansible-playbook on localhost, as a user runs it; task name -> result."""
+    play = tmp_path / "play.yml"
     play.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     environ = {
         **os.environ,
@@ -73,15 +68,34 @@ def expose_and_get(kind_cluster: KindCluster, namespace: str, tmp_path: Path) ->
     }
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
     done = subprocess.run([playbook, "-i", "localhost,", "-c", "local", str(play)], env=environ, stdout=subprocess.PIPE, text=True, check=False, timeout=600)
-    tasks_run = json.loads(done.stdout)["plays"][0]["tasks"]
-    return {task["task"]["name"]: task["hosts"]["localhost"] for task in tasks_run}
+    return {task["task"]["name"]: task["hosts"]["localhost"] for task in json.loads(done.stdout)["plays"][0]["tasks"]}
+
+
+def module_args(kind_cluster: KindCluster, namespace: str, **web) -> dict:
+    return {"cluster": kind_cluster.name, "kubeconfig": kind_cluster.kubeconfig, "services": [{"name": "web", "namespace": namespace, **web}]}
 
 
 def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster, demo_httpd_image: str, namespace: str, tmp_path: Path) -> None:
     core = kind_cluster.core_v1()
     pod_backed_service(core, namespace, demo_httpd_image)
 
-    results = expose_and_get(kind_cluster, namespace, tmp_path)
+    get = {"url": "{{ item }}", "status_code": 200, "return_content": True}
+    results = run_play(
+        [
+            {"name": "expose", "hostreach.kind.kind_nodeport": module_args(kind_cluster, namespace), "register": "exposed"},
+            # retried while kube-proxy programs the new nodePort
+            {
+                "name": "get",
+                "ansible.builtin.uri": get,
+                "loop": "{{ exposed.urls }}",
+                "register": "got",
+                "retries": 30,
+                "delay": 1,
+                "until": "got.status == 200",
+            },
+        ],
+        tmp_path,
+    )
 
     exposed = results["expose"]
     assert exposed["changed"] and not exposed.get("failed"), exposed.get("msg")
@@ -93,3 +107,19 @@ def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster,
     for url in exposed["urls"]:
         with urllib.request.urlopen(url, timeout=5) as response:
             assert (response.status, response.read().decode()) == (200, DEMO_HTTPD_INDEX)
+
+
+def test_node_port_range_comes_from_the_clusters_kubeadm_config(kind_cluster: KindCluster, namespace: str, tmp_path: Path) -> None:
+    core = kind_cluster.core_v1()
+    port = client.V1ServicePort(name="http", port=80)
+    core.create_namespaced_service(namespace, client.V1Service(metadata=client.V1ObjectMeta(name="web"), spec=client.V1ServiceSpec(ports=[port])))
+
+    task = {"hostreach.kind.kind_nodeport": module_args(kind_cluster, namespace, node_ports={"http": 29999}), "ignore_errors": True}
+    result = run_play([dict(task, name="expose")], tmp_path)["expose"]
+
+    assert result["failed"]
+    assert result["msg"] == (
+        f"nodePort 29999 wanted for {namespace}/web is outside the cluster's nodePort range 30000-32767 "
+        "(the Kubernetes default; kube-system/kubeadm-config sets no --service-node-port-range)"
+    )
+    assert core.read_namespaced_service("web", namespace).spec.type == "ClusterIP"

@@ -81,14 +81,20 @@ def playbook(args: dict, check: bool = False, diff: bool = False, env: dict | No
 
 @dataclass
 class InProcess:
-    """The module's main() in this process; `requests` lists (method, path) of every API request."""
+    """The module's main() in this process; `requests` lists (method, path) of every API request made
+    while it ran (the module's, and a concurrent writer's that a test slips in)."""
 
     capsys: pytest.CaptureFixture
     requests: list
+    running: bool = False
 
     def __call__(self, args: dict, check_mode: bool = False) -> dict:
         self.requests.clear()
         self.capsys.readouterr()
-        with patch_module_args({**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}), pytest.raises(SystemExit):
-            kind_nodeport.main()
+        self.running = True
+        try:
+            with patch_module_args({**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}), pytest.raises(SystemExit):
+                kind_nodeport.main()
+        finally:
+            self.running = False
         return json.loads(self.capsys.readouterr().out)

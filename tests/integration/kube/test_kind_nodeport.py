@@ -331,8 +331,16 @@ def test_conflict_rereads_and_replans(kube: Kube, tier1_namespace: str, in_proce
     assert result["changed"] and not result.get("failed"), result.get("msg")
     stored = kube.read(tier1_namespace, "web")
     assert stored["spec"]["type"] == "NodePort" and stored["metadata"]["labels"]["edit-1"] == "yes"
-    methods = [m for m, _path in in_process.requests]
-    assert methods == ["GET", "PATCH", "PATCH", "GET", "PATCH", "GET"]  # LIST, dry run, write: 409, re-read, write, Nodes LIST
+    path = f"api/v1/namespaces/{tier1_namespace}/services"
+    assert in_process.requests == [
+        ("GET", path),  # the LIST
+        ("PATCH", f"{path}/web?dryRun=All"),  # validation
+        ("PATCH", f"{path}/web"),  # the other writer (the test's own client)
+        ("PATCH", f"{path}/web"),  # the module's write with the stale resourceVersion: 409 Conflict
+        ("GET", f"{path}/web"),  # re-read, re-plan
+        ("PATCH", f"{path}/web"),  # the write that lands
+        ("GET", "api/v1/nodes"),
+    ]
 
 
 def test_conflicts_are_bounded(kube: Kube, tier1_namespace: str, in_process, monkeypatch: pytest.MonkeyPatch) -> None:
