@@ -341,8 +341,9 @@ def run(module: AnsibleModule) -> dict:
     return result
 
 
-def main() -> None:
-    module = AnsibleModule(
+def argument_spec() -> dict:
+    """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
+    return dict(
         argument_spec={
             "cluster": {"type": "str", "default": "kind"},
             "kubeconfig": {"type": "path"},
@@ -363,8 +364,11 @@ def main() -> None:
         },
         required_one_of=[("services", "namespaces")],
         required_by={"label_selector": "namespaces"},
-        supports_check_mode=True,
     )
+
+
+def main() -> None:
+    module = AnsibleModule(supports_check_mode=True, **argument_spec())
     _kube.require_kubernetes(module)
     try:
         module.exit_json(**run(module))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -57,3 +58,25 @@ def test_missing_sdk_names_the_target_interpreter() -> None:
     assert result["failed"]
     assert "Failed to import the required Python library (kubernetes)" in result["msg"]
     assert SYSTEM_PYTHON in result["msg"]
+
+
+def documented_tasks() -> list:
+    """The kind_nodeport tasks of the module's EXAMPLES and of README.md's `## kind_nodeport` section."""
+    from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
+
+    section = (REPO / "README.md").read_text().split("## kind_nodeport", 1)[1].split("\n## ", 1)[0]
+    indented = "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
+    tasks = yaml.safe_load(kind_nodeport.EXAMPLES) + yaml.safe_load(indented)
+    return [task for task in tasks if "hostreach.kind.kind_nodeport" in task]
+
+
+@pytest.mark.parametrize("task", documented_tasks(), ids=lambda task: task.get("name", "?")[:50])
+def test_documented_examples_are_valid_arguments(task: dict) -> None:
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
+
+    spec = kind_nodeport.argument_spec()
+    result = ArgumentSpecValidator(spec["argument_spec"], **{k: v for k, v in spec.items() if k != "argument_spec"}).validate(
+        task["hostreach.kind.kind_nodeport"]
+    )
+    assert result.error_messages == []
