@@ -374,6 +374,17 @@ def test_rbac_forbidden_names_verb_and_resource(kube: Kube, tier1_namespace: str
     assert kube.rv(tier1_namespace, "web") == rv
 
 
+def test_user_who_may_not_list_nodes_gets_a_warning_and_no_urls(kube: Kube, tier1_namespace: str) -> None:
+    kube.create(tier1_namespace, "web", type="NodePort")  # nothing to change, so the viewer's run needs no write
+
+    result = playbook(kube.args(context=kube.tier1.viewer_context, services=[{"name": "web", "namespace": tier1_namespace}]))
+
+    assert not result.get("failed") and result["changed"] is False, result.get("msg")
+    assert result["nodes"] == {} and result["urls"] == []
+    assert result["services"][0]["ports"][0]["node_port"] == kube.read(tier1_namespace, "web")["spec"]["ports"][0]["nodePort"]
+    assert any("may not list nodes" in w for w in result["warnings"]), result.get("warnings")
+
+
 def test_unreachable_api_names_the_server(kube: Kube, tmp_path) -> None:
     text = Path(kube.tier1.kubeconfig).read_text()
     server = re.search(r"server: (\S+)", text).group(1)
