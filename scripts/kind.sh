@@ -26,6 +26,9 @@ NETWORK="${KIND_EXPERIMENTAL_DOCKER_NETWORK:-kind}"
 KIND="$KIND_BIN/kind"
 KUBECTL="$K8S_BIN/kubectl"
 READY_TIMEOUT="${HOSTREACH_KIND_READY_TIMEOUT:-300s}"
+# Present while the docker network exists because one of our `up`s made it (kind creates it); shared by
+# every cluster on that network, so the last `down` to leave it empty removes it.
+NETWORK_MARKER="$HOSTREACH_CACHE/run/kind-network-$NETWORK.created-by-kind-sh"
 
 [[ "$NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "cluster name '$NAME' must be lowercase letters, digits and '-'"
 
@@ -100,7 +103,7 @@ up() {
   docker_mode "$image" >"$RUN_DIR/docker-mode"
   write_config "$local_image"
   if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
-    touch "$RUN_DIR/network-created" # kind makes it; `down` removes it again
+    touch "$NETWORK_MARKER"
   fi
   log "creating kind cluster $NAME from $image (docker mode: $(cat "$RUN_DIR/docker-mode"))"
   run_kind create cluster --name "$NAME" --image "$image" --config "$RUN_DIR/kind-config.yaml" \
@@ -111,21 +114,50 @@ up() {
   printf '%s\n' "$KUBECONFIG_FILE"
 }
 
+# On a cgroup v1 host runc freezes a pod container's cgroup while it sets the device rules; a node
+# killed at that moment keeps a frozen task that no signal reaches, so the node container never dies
+# (docker: "tried to kill container, but did not receive an exit event"). Thawing lets it go.
+thaw_node() { # container
+  local pid cgroup state
+  [[ -d /sys/fs/cgroup/freezer ]] || return 0
+  pid="$(docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null)" || return 0
+  cgroup="$(sed -n 's/^[0-9]*:freezer:\(.*\)$/\1/p' "/proc/$pid/cgroup" 2>/dev/null)" || return 0
+  [[ "$pid" != 0 && -n "$cgroup" && -d "/sys/fs/cgroup/freezer$cgroup" ]] || return 0
+  while read -r state; do
+    if [[ "$(cat "$state" 2>/dev/null)" == FROZEN ]]; then
+      log "thawing frozen cgroup ${state%/freezer.state} of $1"
+      echo THAWED >"$state" 2>/dev/null || true
+    fi
+  done < <(find "/sys/fs/cgroup/freezer$cgroup" -name freezer.state)
+}
+
+remove_node_containers() {
+  local attempt container
+  for attempt in 1 2 3 4 5; do
+    [[ -n "$(node_containers)" ]] || return 0
+    for container in $(node_containers); do
+      thaw_node "$container"
+      docker rm -f -v "$container" >/dev/null 2>&1 || log "attempt $attempt: docker rm $container failed"
+    done
+  done
+  [[ -z "$(node_containers)" ]] || die "could not remove the node containers of $NAME: $(node_containers | tr '\n' ' ')"
+}
+
 down() {
-  local start=$SECONDS leftovers
+  local start=$SECONDS
   if cluster_exists; then
-    run_kind delete cluster --name "$NAME" --kubeconfig "$KUBECONFIG_FILE"
+    run_kind delete cluster --name "$NAME" --kubeconfig "$KUBECONFIG_FILE" ||
+      log "kind delete cluster $NAME failed; removing its node containers directly"
   fi
-  leftovers="$(node_containers)"
-  if [[ -n "$leftovers" ]]; then
-    # shellcheck disable=SC2086 # one container id per word
-    docker rm -f -v $leftovers >/dev/null
-  fi
-  if [[ -f "$RUN_DIR/network-created" ]] && docker network inspect "$NETWORK" >/dev/null 2>&1; then
-    if [[ -z "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$NETWORK")" ]]; then
+  remove_node_containers
+  if [[ -f "$NETWORK_MARKER" ]]; then
+    if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
+      rm -f "$NETWORK_MARKER"
+    elif [[ -z "$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$NETWORK")" ]]; then
       docker network rm "$NETWORK" >/dev/null
+      rm -f "$NETWORK_MARKER"
     else
-      log "leaving docker network $NETWORK: other containers still use it"
+      log "leaving docker network $NETWORK: other containers still use it; the last kind.sh down removes it"
     fi
   fi
   rm -rf "$RUN_DIR"

@@ -9,6 +9,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, KindCluster, cluster_down, cluster_up, kubeconfig_path
@@ -87,6 +88,18 @@ def docker_lines(*args: str) -> list[str]:
     return subprocess.run(["docker", *args], check=True, stdout=subprocess.PIPE, text=True).stdout.split()
 
 
+def freeze_a_pod_container(node_id: str) -> None:
+    """On a cgroup v1 host, leaves one pod container of the node FROZEN, as runc does while it sets device
+    rules: a node killed at that moment cannot exit until the cgroup is thawed (seen here in practice)."""
+    freezer = Path("/sys/fs/cgroup/freezer")
+    if not freezer.is_dir():
+        return
+    (full_id,) = docker_lines("inspect", "-f", "{{.Id}}", node_id)
+    states = sorted(freezer.glob(f"docker/{full_id}/**/cri-containerd-*.scope/freezer.state"))
+    assert states, "no pod container cgroups found in the node"
+    states[0].write_text("FROZEN")
+
+
 def test_down_removes_containers_volumes_network_and_run_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     # A cluster of its own, on a docker network of its own, so the session's cluster is untouched.
     name = f"hostreach-down-{uuid.uuid4().hex[:4]}"
@@ -99,6 +112,7 @@ def test_down_removes_containers_volumes_network_and_run_dir(monkeypatch: pytest
         assert volumes, "the node containers have no volume (kind gives each one for /var)"
         assert name in docker_lines("network", "ls", "--format", "{{.Name}}")
         assert os.path.exists(cluster.kubeconfig)
+        freeze_a_pod_container(node_ids[0])
     finally:
         cluster_down(name)
 
