@@ -29,6 +29,10 @@ READY_TIMEOUT="${HOSTREACH_KIND_READY_TIMEOUT:-300s}"
 # Present while the docker network exists because one of our `up`s made it (kind creates it); shared by
 # every cluster on that network, so the last `down` to leave it empty removes it.
 NETWORK_MARKER="$HOSTREACH_CACHE/run/kind-network-$NETWORK.created-by-kind-sh"
+# kubelet sets these host-wide kernel settings when it starts (in any kind cluster on Linux): an `up`
+# saves them unless saved already, the `down` after which no kind cluster is left puts them back.
+KUBELET_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+SAVED_SYSCTLS="$HOSTREACH_CACHE/run/kind-host-sysctls.saved"
 
 [[ "$NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "cluster name '$NAME' must be lowercase letters, digits and '-'"
 
@@ -74,6 +78,19 @@ EOF
   } >"$RUN_DIR/kind-config.yaml"
 }
 
+save_sysctls() {
+  [[ ! -f "$SAVED_SYSCTLS" ]] || return 0
+  sysctl -e "${KUBELET_SYSCTLS[@]}" >"$SAVED_SYSCTLS.tmp"
+  mv -f "$SAVED_SYSCTLS.tmp" "$SAVED_SYSCTLS"
+}
+
+restore_sysctls() {
+  [[ -f "$SAVED_SYSCTLS" && -z "$(docker ps -aq --filter label=io.x-k8s.kind.cluster)" ]] || return 0
+  sysctl -q -p "$SAVED_SYSCTLS" || die "could not restore the kernel settings saved in $SAVED_SYSCTLS"
+  rm -f "$SAVED_SYSCTLS"
+  log "restored host kernel settings kubelet had changed: ${KUBELET_SYSCTLS[*]}"
+}
+
 wait_ready() {
   "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" wait node --all --for=condition=Ready --timeout="$READY_TIMEOUT" >/dev/null ||
     die "nodes of kind cluster $NAME not Ready within $READY_TIMEOUT; see: $KIND export logs --name $NAME"
@@ -105,6 +122,7 @@ up() {
   if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
     touch "$NETWORK_MARKER"
   fi
+  save_sysctls
   log "creating kind cluster $NAME from $image (docker mode: $(cat "$RUN_DIR/docker-mode"))"
   run_kind create cluster --name "$NAME" --image "$image" --config "$RUN_DIR/kind-config.yaml" \
     --kubeconfig "$KUBECONFIG_FILE" --wait "$READY_TIMEOUT" ${HOSTREACH_KIND_RETAIN:+--retain} ||
@@ -160,6 +178,7 @@ down() {
       log "leaving docker network $NETWORK: other containers still use it; the last kind.sh down removes it"
     fi
   fi
+  restore_sysctls
   rm -rf "$RUN_DIR"
   log "kind cluster $NAME deleted in $((SECONDS - start))s"
 }
