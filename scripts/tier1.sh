@@ -4,7 +4,7 @@
 #   + kube-controller-manager (no serving port; finalizes namespaces, creates service accounts).
 # The apiserver allocates ClusterIPs and nodePorts itself, so Service behaviour is real here.
 # Ports: HOSTREACH_TIER1_{ETCD,ETCD_PEER,API}_PORT. State: $HOSTREACH_TIER1_DIR (default $HOSTREACH_CACHE/run/tier1): certs, tokens, etcd data, logs,
-# pid files and the kubeconfig (contexts `tier1` = admin, `tier1-viewer` = the `view` ClusterRole).
+# logs and the kubeconfig (contexts `tier1` = admin, `tier1-viewer` = the `view` ClusterRole).
 # Usage: scripts/tier1.sh up|down|status      `up` builds the binaries it needs first (cached).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -30,13 +30,17 @@ binary_of() {
   esac
 }
 
-# The pid of a component only if that process still runs our binary (pid files can outlive it).
+# The running processes of a component: our binary with our state directory on its command line.
+# Found by scanning /proc rather than trusting pid files, so nothing is orphaned by a lost or stale
+# pid file; processes of other clusters (other binaries, other directories) never match.
 pid_of() {
-  local pidfile="$RUN_DIR/$1.pid" pid
-  [[ -f "$pidfile" ]] || return 1
-  pid="$(<"$pidfile")"
-  [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$(binary_of "$1")" ]] || return 1
-  printf '%s\n' "$pid"
+  local binary proc
+  binary="$(readlink -f "$(binary_of "$1")")"
+  for proc in /proc/[0-9]*; do
+    [[ "$(readlink "$proc/exe" 2>/dev/null)" == "$binary" ]] || continue
+    tr '\0' '\n' <"$proc/cmdline" 2>/dev/null | grep -qF -- "$RUN_DIR/" && printf '%s\n' "${proc#/proc/}"
+  done
+  return 0
 }
 
 port_in_use() { ss -Hltn "sport = :$1" | grep -q .; }
@@ -95,8 +99,9 @@ write_kubeconfig() { # path context:user:token... (the first context is the curr
 start() { # component args...
   local name="$1"
   shift
-  setsid "$(binary_of "$name")" "$@" </dev/null >"$RUN_DIR/$name.log" 2>&1 &
-  printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
+  # 8>&-: the daemons must not inherit (and so hold forever) the up/down lock.
+  setsid "$(binary_of "$name")" "$@" </dev/null >"$RUN_DIR/$name.log" 2>&1 8>&- &
+  STARTED+=("$name")
 }
 
 start_all() {
@@ -142,8 +147,8 @@ wait_for() { # description check-command...
   local what="$1" deadline=$((SECONDS + START_TIMEOUT)) name
   shift
   until "$@"; do
-    for name in "${COMPONENTS[@]}"; do
-      if [[ -f "$RUN_DIR/$name.pid" ]] && ! pid_of "$name" >/dev/null; then
+    for name in "${STARTED[@]}"; do
+      if [[ -z "$(pid_of "$name")" ]]; then
         tail -n 20 "$RUN_DIR/$name.log" >&2
         die "$name exited while waiting for $what; log above (full log: $RUN_DIR/$name.log)"
       fi
@@ -153,7 +158,7 @@ wait_for() { # description check-command...
   done
 }
 
-is_up() { local name; for name in "${COMPONENTS[@]}"; do pid_of "$name" >/dev/null || return 1; done; api_ready; }
+is_up() { local name; for name in "${COMPONENTS[@]}"; do [[ -n "$(pid_of "$name")" ]] || return 1; done; api_ready; }
 
 up() {
   if is_up; then
@@ -177,23 +182,35 @@ up() {
   printf '%s\n' "$RUN_DIR/kubeconfig"
 }
 
-stop() { # component: TERM, then KILL after 20 s
-  local name="$1" pid i
-  pid="$(pid_of "$name")" || return 0
-  kill -TERM "$pid"
+# Gone: no such process, or every thread has exited and only init's reaping is left (a zombie).
+gone() {
+  local stat tasks
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+  tasks=("/proc/$1/task"/*)
+  [[ "${stat##*) }" == Z* && ${#tasks[@]} -le 1 ]]
+}
+
+all_gone() { local pid; for pid in "$@"; do gone "$pid" || return 1; done; }
+
+stop() { # component: TERM, then KILL what is left after 20 s
+  local name="$1" pids i
+  mapfile -t pids < <(pid_of "$name")
+  ((${#pids[@]})) || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 200; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    all_gone "${pids[@]}" && return 0
     sleep 0.1
   done
-  log "$name (pid $pid) ignored SIGTERM for 20s; killing it"
-  kill -KILL "$pid"
+  log "$name (pid ${pids[*]}) ignored SIGTERM for 20s; killing it"
+  kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 down_quietly() {
   local i port
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop "${COMPONENTS[i]}"; done
   for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT"; do
-    port_in_use "$port" && die "port 127.0.0.1:$port is still listening after tier 1 stopped (ss -ltnp 'sport = :$port')"
+    for ((i = 0; i < 100; i++)); do port_in_use "$port" || continue 2; sleep 0.1; done
+    die "port 127.0.0.1:$port is still listening 10s after tier 1 stopped (ss -ltnp 'sport = :$port')"
   done
   rm -rf "$RUN_DIR"
 }
@@ -206,15 +223,25 @@ down() {
 status() {
   local name pid rc=0
   for name in "${COMPONENTS[@]}"; do
-    if pid="$(pid_of "$name")"; then printf '%-24s running (pid %s)\n' "$name" "$pid"; else printf '%-24s stopped\n' "$name"; rc=1; fi
+    pid="$(pid_of "$name" | paste -sd ' ')"
+    if [[ -n "$pid" ]]; then printf '%-24s running (pid %s)\n' "$name" "$pid"; else printf '%-24s stopped\n' "$name"; rc=1; fi
   done
   if api_ready; then printf '%-24s ok (%s)\nkubeconfig               %s\n' /readyz "$API" "$RUN_DIR/kubeconfig"; else printf '%-24s not ready\n' /readyz; rc=1; fi
   return "$rc"
 }
 
+# Up and down are serialised (pytest sessions of several people may share one machine).
+locked() {
+  mkdir -p "$(dirname "$RUN_DIR")"
+  exec 8>"$RUN_DIR.lock"
+  flock 8
+  "$@"
+}
+
+STARTED=()
 case "${1:-}" in
-  up) up ;;
-  down) down ;;
+  up) locked up ;;
+  down) locked down ;;
   status) status ;;
   *) die "usage: $0 up|down|status" ;;
 esac

@@ -59,10 +59,11 @@ def _pid_alive(pid: int) -> bool:
 
 @contextmanager
 def _users() -> Iterator[Path]:
-    """The registry of pytest processes using tier 1, locked while held; stale entries are dropped."""
-    users = cache_dir() / "run" / "tier1.pytest-users"
+    """The registry of pytest processes using this tier 1, locked while held; stale entries are dropped."""
+    run_dir = Path(os.environ.get("HOSTREACH_TIER1_DIR", cache_dir() / "run" / "tier1"))
+    users = run_dir.with_name(f"{run_dir.name}.pytest-users")
     users.mkdir(parents=True, exist_ok=True)
-    with (users.parent / "tier1.pytest-users.lock").open("w") as lock:
+    with users.with_name(f"{users.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for entry in users.glob("[0-9]*"):
             if not _pid_alive(int(entry.name)):
@@ -79,8 +80,11 @@ def tier1() -> Iterator[Tier1]:
     """Brings tier 1 up (building its binaries on first use) and down after the last user is done."""
     with _users() as users:
         owned = users / "started-by-pytest"
-        if not any(users.glob("[0-9]*")) and not owned.exists() and _tier1_sh("status").returncode != 0:
-            owned.touch()
+        if not any(users.glob("[0-9]*")):
+            # The first user decides: a control plane already running was started by hand and stays.
+            owned.unlink(missing_ok=True)
+            if _tier1_sh("status").returncode != 0:
+                owned.touch()
         up = _tier1_sh("up")
         if up.returncode != 0:
             pytest.fail(f"scripts/tier1.sh up failed (exit {up.returncode}); its error output is above")

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from harness.tier1 import TIER1_SCRIPT, Tier1
@@ -90,13 +91,13 @@ def listening(port: int) -> bool:
 
 def test_second_control_plane_starts_and_stops_leaving_nothing(tmp_path) -> None:
     """The up/down cycle on other ports and another state dir, beside the session's control plane."""
-    ports = {"HOSTREACH_TIER1_ETCD_PORT": 23791, "HOSTREACH_TIER1_ETCD_PEER_PORT": 23801, "HOSTREACH_TIER1_API_PORT": 16444}
+    ports = {"HOSTREACH_TIER1_ETCD_PORT": 23870, "HOSTREACH_TIER1_ETCD_PEER_PORT": 23880, "HOSTREACH_TIER1_API_PORT": 16470}
     run_dir = tmp_path / "tier1"
     env = {**os.environ, "HOSTREACH_TIER1_DIR": str(run_dir), **{key: str(port) for key, port in ports.items()}}
     up = subprocess.run([TIER1_SCRIPT, "up"], env=env, check=True, stdout=subprocess.PIPE, text=True)
     try:
         assert up.stdout.strip() == str(run_dir / "kubeconfig")
-        pids = [int((run_dir / f"{name}.pid").read_text()) for name in ("etcd", "kube-apiserver", "kube-controller-manager")]
+        assert {Path(os.readlink(f"/proc/{pid}/exe")).name for pid in processes_using(run_dir)} == {"etcd", "kube-apiserver", "kube-controller-manager"}
         assert all(listening(port) for port in ports.values())
         namespaces = Tier1(kubeconfig=up.stdout.strip()).core_v1().list_namespace().items
         assert "kube-system" in {ns.metadata.name for ns in namespaces}
@@ -105,4 +106,16 @@ def test_second_control_plane_starts_and_stops_leaving_nothing(tmp_path) -> None
 
     assert not run_dir.exists()
     assert not any(listening(port) for port in ports.values())
-    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)
+    assert processes_using(run_dir) == []
+
+
+def processes_using(run_dir: Path) -> list[int]:
+    """Live processes with the state directory on their command line (zombies have an empty one)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if f"{run_dir}/".encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
