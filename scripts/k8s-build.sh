@@ -91,7 +91,7 @@ k8s_workdir() {
 k8s_ldflags() {
   # The version stamps Kubernetes' own build writes (hack/lib/version.sh); kubeadm checks them.
   # The module proxy does not carry the release's git commit, so gitCommit keeps its unset
-  # placeholder (`$Format:%H$`); kubeadm and kind read only gitVersion.
+  # placeholder (`$Format:%H$`); kubeadm's version checks read gitVersion.
   local major minor date flags="-s -w" pkg
   major="${K8S_VERSION#v}"; major="${major%%.*}"
   minor="${K8S_VERSION#v*.}"; minor="${minor%%.*}"
