@@ -12,6 +12,7 @@ import io
 import shutil
 import subprocess
 import tarfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +128,11 @@ def kind_load(cluster: KindCluster, image: str) -> None:
 
 @pytest.fixture(scope="session")
 def demo_httpd_image(kind_cluster: KindCluster) -> Iterator[str]:
-    """hostreach/demo-httpd:v1, built locally and loaded into the kind cluster; removed from Docker after."""
-    image = build_demo_httpd_image()
+    """hostreach/demo-httpd:test-<random>, built locally and loaded into the kind cluster; removed from Docker after.
+
+    The tag is this session's own, so sessions running at once never retag or remove each other's image.
+    """
+    image = build_demo_httpd_image(f"test-{uuid.uuid4().hex[:8]}")
     try:
         kind_load(kind_cluster, image)
         yield image
