@@ -8,7 +8,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 VENV = $(shell scripts/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
-.PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down
+.PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
 
 test: setup lint sanity unit integration molecule ## everything CI runs
 
@@ -64,6 +64,13 @@ demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with
 	$(RUN) ansible-playbook extensions/molecule/default/create.yml -e hostreach_kind_cluster=hostreach-demo
 	$(RUN) ansible-playbook hostreach.kind.expose -e hostreach_kind_cluster=hostreach-demo \
 	  -e hostreach_kind_kubeconfig=$(HOSTREACH_CACHE)/run/kind-hostreach-demo/kubeconfig
+
+# Benchmarks (benchmarks/, docs/benchmarks.md): not part of `make test`. BENCH_ARGS adds options.
+bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml reruns on kind
+	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 --kind hostreach-bench $(BENCH_ARGS)
+
+bench-smoke: link k8s-build ## the benchmark at N=10, two rounds (CI); fails only on errors, never on ratios
+	$(RUN) python benchmarks/nodeport_bench.py --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
 
 build: ## installable tarball in .build/
 	$(RUN) ansible-galaxy collection build --force --output-path .build .
