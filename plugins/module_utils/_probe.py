@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 
 CONNECT_TIMEOUT = 2.0
 HTTP_TIMEOUT = 3.0
+SETTLE_INTERVAL = 0.5
 
 
 def split_url(url: str) -> tuple:
@@ -29,15 +31,30 @@ def _unverified():
     return context
 
 
-def probe(url: str, connect_timeout: float = CONNECT_TIMEOUT, http_timeout: float = HTTP_TIMEOUT) -> dict:
+def _connect(host: str, port: int, timeout: float, settle: float) -> str | None:
+    """None once a TCP connection opens, else the last error. A refused connection is retried for
+    ``settle`` seconds: kube-proxy opens a new nodePort a moment after the Service changes."""
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return None
+        except ConnectionRefusedError as exc:
+            if time.monotonic() >= deadline:
+                return str(exc)
+            time.sleep(SETTLE_INTERVAL)
+        except OSError as exc:
+            return str(exc)
+
+
+def probe(url: str, connect_timeout: float = CONNECT_TIMEOUT, http_timeout: float = HTTP_TIMEOUT, settle: float = 0.0) -> dict:
     """{url, reachable, status (HTTP status or None), error (or None)}. An HTTP URL is reachable when
     any HTTP response comes back (a 404 still proves the path works); others when TCP connects."""
     scheme, host, port = split_url(url)
     result = {"url": url, "reachable": False, "status": None, "error": None}
-    try:
-        socket.create_connection((host, port), timeout=connect_timeout).close()
-    except OSError as exc:
-        result["error"] = f"TCP connect to {host}:{port} failed: {exc}"
+    error = _connect(host, port, connect_timeout, settle)
+    if error is not None:
+        result["error"] = f"TCP connect to {host}:{port} failed: {error}"
         return result
     if scheme is None:
         result["reachable"] = True

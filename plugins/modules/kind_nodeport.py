@@ -86,6 +86,8 @@ options:
     description:
       - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
         URLs, with timeouts of a few seconds) and report the result in RV(probes).
+      - kube-proxy opens a new nodePort a moment after the change, so the URLs of a Service changed in this run
+        may refuse connections for up to 10 seconds before they count as unreachable.
       - An unreachable URL does not fail the task.
     type: bool
     default: false
@@ -238,6 +240,7 @@ from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport as
 from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe
 
 MAX_ATTEMPTS = 3
+PROBE_SETTLE = 10.0  # seconds a just-changed Service's URL may refuse connections before it counts as unreachable
 
 
 def gather(api, params: dict) -> tuple:
@@ -337,7 +340,7 @@ def run(module: AnsibleModule) -> dict:
             if plan.changed
         ]
     if params["probe"]:
-        result["probes"] = [probe(u) for u in result["urls"]]
+        result["probes"] = [probe(u, settle=0 if module.check_mode or not r["changed"] else PROBE_SETTLE) for r in reports for u in r["urls"]]
     return result
 
 

@@ -82,7 +82,7 @@ def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster,
     get = {"url": "{{ item }}", "status_code": 200, "return_content": True}
     results = run_play(
         [
-            {"name": "expose", "hostreach.kind.kind_nodeport": module_args(kind_cluster, namespace), "register": "exposed"},
+            {"name": "expose", "hostreach.kind.kind_nodeport": dict(module_args(kind_cluster, namespace), probe=True), "register": "exposed"},
             # retried while kube-proxy programs the new nodePort
             {
                 "name": "get",
@@ -102,6 +102,7 @@ def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster,
     assert exposed["nodes"] == kind_cluster.node_ips  # the node containers' IPs on the kind network
     node_port = core.read_namespaced_service("web", namespace).spec.ports[0].node_port
     assert exposed["urls"] == [f"http://{ip}:{node_port}" for _name, ip in sorted(kind_cluster.node_ips.items())]
+    assert [(p["url"], p["reachable"], p["status"]) for p in exposed["probes"]] == [(url, True, 200) for url in exposed["urls"]]  # the module's own probe
     assert not results["get"].get("failed"), results["get"]
     assert [r["status"] for r in results["get"]["results"]] == [200] * len(exposed["urls"])
     for url in exposed["urls"]:

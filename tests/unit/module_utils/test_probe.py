@@ -84,3 +84,28 @@ def test_http_that_never_answers_times_out_quickly(silent_port: int) -> None:
 def test_https_to_a_plain_http_server_is_unreachable_not_an_exception(http_port: int) -> None:
     result = probe(f"https://127.0.0.1:{http_port}")
     assert result["reachable"] is False and "HTTP GET" in result["error"]
+
+
+def test_a_port_that_opens_a_moment_later_is_reachable_within_the_settle_time() -> None:
+    port = closed_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Teapot, bind_and_activate=False)
+
+    def open_later() -> None:
+        time.sleep(1.0)
+        server.server_bind()
+        server.server_activate()
+        server.serve_forever()
+
+    threading.Thread(target=open_later, daemon=True).start()
+    try:
+        assert probe(f"http://127.0.0.1:{port}")["reachable"] is False  # no settle time: refused at once
+        assert probe(f"http://127.0.0.1:{port}", settle=5)["status"] == 418
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_settle_time_is_bounded() -> None:
+    started = time.monotonic()
+    assert probe(f"127.0.0.1:{closed_port()}", settle=1)["reachable"] is False
+    assert 1 <= time.monotonic() - started < 3
