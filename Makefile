@@ -10,7 +10,7 @@ RUN = PATH="$(VENV)/bin:$$PATH"
 
 .PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
 
-test: setup lint sanity unit integration molecule ## everything CI runs
+test: setup lint sanity unit integration molecule bench-smoke ## everything CI runs
 
 setup: ## Debian packages, Docker engine, venv
 	scripts/setup-host.sh
