@@ -175,8 +175,11 @@ class Cluster:
         """Deletes it and waits until it is gone: the namespace controller's LISTs and deletions of its
         Services must not fall into the next N's counts."""
         self.core.delete_namespace(namespace)
-        names = lambda: [n.metadata.name for n in self.core.list_namespace(field_selector=f"metadata.name={namespace}").items]  # noqa: E731
-        self.wait(lambda: not names(), f"namespace {namespace} to be deleted", timeout=180)
+
+        def gone() -> bool:
+            return not self.core.list_namespace(field_selector=f"metadata.name={namespace}").items
+
+        self.wait(gone, f"namespace {namespace} to be deleted", timeout=180)
 
     def create_node(self) -> str:
         """A Node API object (no kubelet) with InternalIP 127.0.0.1, so kind_nodeport builds URLs as on kind."""
