@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from bridge_routes_helpers import adhoc, subnets
+from connector_conf_samples import DIRECTIVES
 
 pytestmark = pytest.mark.docker
 
@@ -119,21 +120,7 @@ def test_second_run_changes_nothing_byte_for_byte(networks, conf: Path) -> None:
     assert (conf.stat().st_ino, conf.stat().st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
 
 
-NON_ROUTE = (
-    "# docker-connector config\n"
-    "addr 192.168.251.1/24\n"
-    "port 2511\n"
-    "mtu 1400\n"
-    "host 127.0.0.1\n"
-    "\n"
-    "iptables 172.0.1.0+172.0.2.0\n"
-    "token mac 192.168.251.4\n"
-    "hosts /etc/hosts .local .inc\n"
-    "proxy 127.0.0.1:80\n"
-    "expose 0.0.0.0:2512\n"
-    "something-unknown   with\tspacing  \n"
-    "   \n"
-)
+NON_ROUTE = DIRECTIVES + "something-unknown   with\tspacing  \n   \n"
 
 
 def test_non_route_lines_stay_byte_for_byte_through_present_and_absent(networks, conf: Path) -> None:

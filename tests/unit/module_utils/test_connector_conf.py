@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf as conf
+from connector_conf_samples import DIRECTIVES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,25 +17,15 @@ GLUED = "route 172.18.0.0/16fc00:f853:ccd:e793::/64"
 
 # Every kind of non-route line the connector knows, plus unknown words, a tab, CRLF and no final newline.
 OTHER_LINES = (
-    "# docker-connector config\n"
-    "addr 192.168.251.1/24\n"
-    "port 2511\n"
-    "mtu 1400\n"
-    "host 127.0.0.1\n"
-    "\n"
-    "iptables 172.0.1.0+172.0.2.0\n"
-    "token mac 192.168.251.4\n"
-    "hosts /etc/hosts .local .inc\n"
-    "proxy 127.0.0.1:80\n"
-    "expose 0.0.0.0:2512\n"
-    "loglevel DEBUG\r\n"
-    "frobnicate\tthe   widgets  \n"
-    "   \n"
-    "#route 172.30.0.0/16\n"
-    "routes 172.31.0.0/16\n"
-    "route not-a-subnet\n"
-    "route fd00:1::/64\n"
-    "pong on"
+    DIRECTIVES
+    + "loglevel DEBUG\r\n"
+    + "frobnicate\tthe   widgets  \n"
+    + "   \n"
+    + "#route 172.30.0.0/16\n"
+    + "routes 172.31.0.0/16\n"
+    + "route not-a-subnet\n"
+    + "route fd00:1::/64\n"
+    + "pong on"
 )
 
 
