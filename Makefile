@@ -65,7 +65,7 @@ demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with
 	$(RUN) ansible-playbook hostreach.kind.expose -e hostreach_kind_cluster=hostreach-demo \
 	  -e hostreach_kind_kubeconfig=$(HOSTREACH_CACHE)/run/kind-hostreach-demo/kubeconfig
 
-# Benchmarks (benchmarks/, docs/benchmarks.md): not part of `make test`. BENCH_ARGS adds options.
+# Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options.
 bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml reruns on kind
 	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 --kind hostreach-bench $(BENCH_ARGS)
 
