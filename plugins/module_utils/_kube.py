@@ -33,6 +33,8 @@ else:
 # Connect and read timeouts (seconds) of every request; urllib3 retries a failed connect twice.
 REQUEST_TIMEOUT = (5, 30)
 CONNECT_RETRIES = 2
+# Requests kind_nodeport keeps in flight at once (one per Service); the connection pool holds as many.
+CONCURRENT_REQUESTS = 8
 JSON_PATCH = "application/json-patch+json"
 
 
@@ -104,6 +106,7 @@ def connect(kubeconfig: str | None, context: str | None, cluster: str) -> KubeAp
     except (k8s_config.ConfigException, OSError, ValueError) as exc:
         raise KubeError(f"cannot load context {name!r} from kubeconfig {path}: {exc}") from None
     configuration.retries = CONNECT_RETRIES
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, CONCURRENT_REQUESTS)
     return KubeApi(k8s_client.ApiClient(configuration), name)
 
 

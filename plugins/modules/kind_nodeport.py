@@ -34,7 +34,8 @@ description:
     C(kube-system/kubeadm-config) when a fixed nodePort is not in place yet; one LIST of Nodes with
     O(state=present); and two PATCH requests (dry run, then the write) per Service that changes. A run that
     changes nothing makes two requests for one namespace with O(state=present) (the Services LIST and the Nodes
-    LIST), and one with O(state=absent)."
+    LIST), and one with O(state=absent). The PATCH requests go out up to eight at a time, each Service on its
+    own; the dry runs all finish before the first write."
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
@@ -234,6 +235,8 @@ probes:
       error: null
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hostreach.kind.plugins.module_utils import _kube
 from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport as planner
@@ -289,17 +292,22 @@ def send(api, plan, service: dict, node_ports: dict, state: str, dry_run: bool) 
 
 
 def apply(api, plans: list, state: str, dry_run: bool) -> list:
-    """Send every plan; collect every failure, and say which Services were written before one failed."""
-    results, errors, written = [], [], []
-    for plan, service, node_ports in plans:
+    """Send every plan, _kube.CONCURRENT_REQUESTS at a time (each Service is patched on its own, so the
+    order does not matter); collect every failure, and say which Services were written before one failed."""
+
+    def attempt(item: tuple) -> tuple:
+        plan, service, node_ports = item
         try:
-            results.append(send(api, plan, service, node_ports, state, dry_run))
+            return send(api, plan, service, node_ports, state, dry_run), None
         except (_kube.KubeError, planner.PlanError) as exc:
-            errors.append(f"{plan.key}: {exc}")
-            continue
-        if results[-1][0].changed and not dry_run:
-            written.append(plan.key)
+            return None, f"{plan.key}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=_kube.CONCURRENT_REQUESTS) as pool:
+        outcomes = list(pool.map(attempt, plans))
+    results = [result for result, _error in outcomes if result]
+    errors = [error for _result, error in outcomes if error]
     if errors:
+        written = [plan.key for plan, _service in results if plan.changed and not dry_run]
         done = f"already changed: {', '.join(written)}" if written else "nothing was changed"
         raise _kube.KubeError(f"{'; '.join(errors)} ({done})")
     return results
