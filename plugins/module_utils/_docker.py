@@ -10,6 +10,7 @@ is in ~/.docker/contexts/meta/<sha256(name)>/meta.json), then the first known so
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import pwd
@@ -132,8 +133,17 @@ def connect(endpoint: Endpoint, timeout: int = 10) -> t.Any:
 class BridgeNetwork(t.NamedTuple):
     name: str
     id: str
-    subnets: list  # strings, IPAM order, IPv4 and IPv6
+    subnets: list  # strings in canonical form, IPAM order, IPv4 and IPv6
     gateway_mode_ipv4: t.Optional[str]
+
+
+def canonical_subnet(subnet: str) -> str:
+    """A subnet as ipaddress writes it (fd00:0001::/64 -> fd00:1::/64, 172.18.0.1/16 -> 172.18.0.0/16): Docker
+    keeps whatever form `docker network create --subnet` was given, the config file and the results use this one."""
+    try:
+        return str(ipaddress.ip_network(subnet, strict=False))
+    except ValueError:
+        return subnet
 
 
 def bridge_networks(client: t.Any) -> list:
@@ -141,7 +151,7 @@ def bridge_networks(client: t.Any) -> list:
     found = []
     for net in client.networks(filters={"driver": ["bridge"]}):
         configs = (net.get("IPAM") or {}).get("Config") or []
-        subnets = [c["Subnet"] for c in configs if c.get("Subnet")]
+        subnets = [canonical_subnet(c["Subnet"]) for c in configs if c.get("Subnet")]
         found.append(BridgeNetwork(net["Name"], net["Id"], subnets, (net.get("Options") or {}).get(GATEWAY_MODE_IPV4)))
     return sorted(found, key=lambda n: n.name)
 

@@ -171,7 +171,7 @@ skipped_subnets:
       subnet: fc00:f853:ccd:e793::/64
       reason: "IPv6 subnet: docker-connector routes IPv4 only"
 networks:
-  description: The selected bridge networks, name to subnets (IPv4 and IPv6, as the engine reports them).
+  description: The selected bridge networks, name to subnets (IPv4 and IPv6, in canonical form, so fd00:1::/64 for a network created with fd00:0001::/64).
   returned: success
   type: dict
   sample:

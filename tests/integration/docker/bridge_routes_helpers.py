@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import random
@@ -123,7 +124,8 @@ class Networks:
 
 
 def subnets(net: dict, version: int | None = None) -> list:
-    found = [c["Subnet"] for c in net["IPAM"]["Config"]]
+    """The network's subnets as the module reports them (canonical: the random ULA may have a leading zero)."""
+    found = [str(ipaddress.ip_network(c["Subnet"], strict=False)) for c in net["IPAM"]["Config"]]
     return [s for s in found if version is None or (":" in s) == (version == 6)]
 
 

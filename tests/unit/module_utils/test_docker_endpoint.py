@@ -140,3 +140,33 @@ def net(name: str, mode=None) -> _docker.BridgeNetwork:
 def test_direct_routing_filtered_from_docker_28(version: str, expected: list) -> None:
     networks = [net("bridge"), net("kind", "nat"), net("open", "nat-unprotected")]
     assert _docker.direct_routing_filtered(version, networks) == expected
+
+
+class FakeEngine:
+    """Answers `networks()` as the Docker SDK's low-level client does (a list of network dicts)."""
+
+    def __init__(self, networks: list) -> None:
+        self._networks = networks
+
+    def networks(self, filters: dict) -> list:
+        assert filters == {"driver": ["bridge"]}
+        return self._networks
+
+
+def test_bridge_networks_are_sorted_and_their_subnets_canonical() -> None:
+    engine = FakeEngine(
+        [
+            {"Name": "kind", "Id": "k1", "IPAM": {"Config": [{"Subnet": "172.18.0.1/16"}, {"Subnet": "fc00:f853:0ccd:e793::/64"}]}},
+            {"Name": "bridge", "Id": "b1", "IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]}, "Options": {}},
+            {"Name": "none-yet", "Id": "n1", "IPAM": {"Config": None}},
+        ]
+    )
+    found = _docker.bridge_networks(engine)
+    assert [n.name for n in found] == ["bridge", "kind", "none-yet"]
+    assert found[1].subnets == ["172.18.0.0/16", "fc00:f853:ccd:e793::/64"]
+    assert found[0].subnets == ["172.17.0.0/16"] and found[2].subnets == []
+
+
+def test_canonical_subnet_keeps_what_is_not_a_subnet() -> None:
+    assert _docker.canonical_subnet("fd00:0001::/64") == "fd00:1::/64"
+    assert _docker.canonical_subnet("not-a-subnet") == "not-a-subnet"
