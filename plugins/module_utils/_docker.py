@@ -10,7 +10,6 @@ is in ~/.docker/contexts/meta/<sha256(name)>/meta.json), then the first known so
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import pwd
@@ -19,6 +18,7 @@ import traceback
 import typing as t
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.hostreach.kind.plugins.module_utils._connector_conf import parse_network
 
 try:
     import docker
@@ -138,12 +138,11 @@ class BridgeNetwork(t.NamedTuple):
 
 
 def canonical_subnet(subnet: str) -> str:
-    """A subnet as ipaddress writes it (fd00:0001::/64 -> fd00:1::/64, 172.18.0.1/16 -> 172.18.0.0/16): Docker
-    keeps whatever form `docker network create --subnet` was given, the config file and the results use this one."""
-    try:
-        return str(ipaddress.ip_network(subnet, strict=False))
-    except ValueError:
-        return subnet
+    """A subnet as the config parser writes it (fd00:0001::/64 -> fd00:1::/64, 172.18.0.1/16 -> 172.18.0.0/16):
+    Docker keeps whatever form `docker network create --subnet` was given, the config file and the results use
+    the parser's. What the parser does not take stays as it is."""
+    network = parse_network(subnet)
+    return str(network) if network is not None else subnet
 
 
 def bridge_networks(client: t.Any) -> list:
