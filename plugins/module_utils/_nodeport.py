@@ -109,14 +109,12 @@ def resolve_node_ports(service: dict, node_ports: dict | None) -> dict:
     """Map port index -> wanted nodePort. Keys are port names or numbers (a number matches every
     protocol of that port, so 53 fixes both 53/TCP and 53/UDP)."""
     ports = _spec(service).get("ports") or []
-    wanted = {}
+    wanted: dict = {}
+    given_by: dict = {}
     for key, value in (node_ports or {}).items():
-        try:
-            node_port = int(value)
-        except (TypeError, ValueError):
-            raise PlanError(f"{key_of(service)}: node_ports[{key}] must be a port number, got {value!r}") from None
-        if not 0 < node_port < 65536:
-            raise PlanError(f"{key_of(service)}: node_ports[{key}] = {node_port} is not a port number (1-65535)")
+        node_port = node_port_number(value)
+        if node_port is None:
+            raise PlanError(f"{key_of(service)}: node_ports[{key}] must be a whole port number (1-65535), got {value!r}")
         text = str(key)
         matches = [i for i, p in enumerate(ports) if p.get("name") == text]
         if not matches:
@@ -124,8 +122,22 @@ def resolve_node_ports(service: dict, node_ports: dict | None) -> dict:
         if not matches:
             raise PlanError(f"{key_of(service)} has no port named or numbered {text}; its ports are: {', '.join(port_label(p) for p in ports) or 'none'}")
         for i in matches:
-            wanted[i] = node_port
+            if wanted.get(i, node_port) != node_port:
+                raise PlanError(
+                    f"{key_of(service)}: node_ports[{given_by[i]}] = {wanted[i]} and node_ports[{key}] = {node_port} both name port "
+                    f"{port_label(ports[i])}; give it one nodePort"
+                )
+            wanted[i], given_by[i] = node_port, key
     return wanted
+
+
+def node_port_number(value: object) -> int | None:
+    """A port number given as an integer or as digits; None for anything else (30080.7, true, "http")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and 0 < value < 65536 else None
 
 
 def parse_port_range(text: str) -> tuple | None:
@@ -347,6 +359,9 @@ def select(listed: dict, services: list, namespaces: list, label_selector: str |
     Names that do not exist fail together, each with what its namespace has."""
     selected = {}
     missing = []
+    problems = conflicting_entries(services)
+    if problems:
+        raise PlanError("; ".join(problems))
     for wanted in services:
         key = service_key(wanted["namespace"], wanted["name"])
         if (wanted["namespace"], wanted["name"]) in PROTECTED:
@@ -365,6 +380,21 @@ def select(listed: dict, services: list, namespaces: list, label_selector: str |
             if (meta["namespace"], meta["name"]) not in PROTECTED:
                 selected.setdefault(key_of(service), (service, {}))
     return list(selected.values())
+
+
+def conflicting_entries(services: list) -> list:
+    """Errors for a Service listed more than once with different node_ports (identical entries are one)."""
+    first: dict = {}
+    problems = []
+    for index, entry in enumerate(services):
+        key = service_key(entry["namespace"], entry["name"])
+        earlier = first.setdefault(key, index)
+        if (services[earlier].get("node_ports") or {}) != (entry.get("node_ports") or {}):
+            problems.append(
+                f"services[{earlier}] and services[{index}] both name {key} with different node_ports "
+                f"({services[earlier].get('node_ports') or {}} and {entry.get('node_ports') or {}}); list it once"
+            )
+    return problems
 
 
 def without_dry_run_placeholders(service: dict, plan_: Plan) -> dict:

@@ -45,6 +45,10 @@ options:
     description:
       - Services to expose (or restore), by name.
       - A Service that does not exist fails the task, and the message lists the Services its namespace has.
+      - Every name and namespace must be a DNS-1123 label (what Kubernetes accepts for them); anything else, an empty
+        string above all, fails the task before any request is made.
+      - A Service listed twice must be listed alike; two entries with different O(services[].node_ports) fail the task
+        naming both.
       - The API server's own Service C(kubernetes) in namespace C(default) is never changed.
     type: list
     elements: dict
@@ -63,12 +67,15 @@ options:
             and UDP entries) to the nodePort. Ports not listed get one allocated by the apiserver.
           - A nodePort another Service holds, or one outside the cluster's nodePort range (30000-32767 unless
             C(kube-system/kubeadm-config) records another C(--service-node-port-range)), fails the task before
-            anything is written.
+            anything is written. A nodePort must be a whole number (V(30080) or V("30080")); V(30080.7) or V(true)
+            fail the task.
           - Only used with O(state=present).
         type: dict
   namespaces:
     description:
       - Expose every Service of these namespaces (that matches O(label_selector)), except C(default/kubernetes).
+      - Each entry must be a DNS-1123 label; an empty entry is an error, never "every namespace".
+
       - Can be combined with O(services).
     type: list
     elements: str
@@ -238,7 +245,7 @@ probes:
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _kube
+from ansible_collections.hostreach.kind.plugins.module_utils import _k8s_names, _kube
 from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport as planner
 from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe
 
@@ -323,6 +330,9 @@ def node_ips(module: AnsibleModule, api) -> dict:
 
 def run(module: AnsibleModule) -> dict:
     params = module.params
+    problems = _k8s_names.name_problems(params["services"] or [], params["namespaces"] or [])
+    if problems:
+        raise planner.PlanError("; ".join(problems) + "; nothing was asked of the cluster")
     api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
     plans = gather(api, params)
     state = params["state"]

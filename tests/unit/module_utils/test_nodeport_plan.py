@@ -106,10 +106,17 @@ def test_a_name_wins_over_a_number_and_an_unknown_key_lists_the_ports() -> None:
         planner.resolve_node_ports(svc, {"grpc": 30002})
 
 
-@pytest.mark.parametrize("value", ["abc", None, 0, 70000])
-def test_a_node_port_that_is_not_a_port_number_is_refused(value) -> None:
+@pytest.mark.parametrize("value", ["abc", None, 0, 70000, 30080.7, 30080.0, True, False, "30080.7", [30080]])
+def test_a_node_port_that_is_not_a_whole_port_number_is_refused(value) -> None:
     with pytest.raises(PlanError, match=r"default/web: node_ports\[http\]"):
         planner.plan_present(service(), {"http": value})
+
+
+def test_two_keys_for_one_port_with_different_node_ports_are_refused() -> None:
+    svc = service(ports=[{"name": "http", "port": 80, "protocol": "TCP"}])
+    assert planner.resolve_node_ports(svc, {"http": 30080, "80": 30080}) == {0: 30080}
+    with pytest.raises(PlanError, match=r"node_ports\[http\] = 30080 and node_ports\[80\] = 30081 both name port http \(80/TCP\)"):
+        planner.resolve_node_ports(svc, {"http": 30080, "80": 30081})
 
 
 def test_rerun_on_a_service_it_exposed_plans_nothing() -> None:
@@ -308,6 +315,26 @@ def test_select_missing_names_fail_together_listing_their_namespaces() -> None:
     with pytest.raises(PlanError) as error:
         planner.select(listed, [{"name": "wbe", "namespace": "default"}, {"name": "x", "namespace": "empty"}], [], None)
     assert str(error.value) == "default/wbe does not exist; namespace default has api, web; empty/x does not exist; namespace empty has no Services"
+
+
+def test_select_refuses_a_service_listed_twice_with_different_node_ports_naming_both_entries() -> None:
+    listed = {(None, None): [service("web")]}
+    entries = [
+        {"name": "web", "namespace": "default", "node_ports": {"http": 30080}},
+        {"name": "api", "namespace": "shop"},
+        {"name": "web", "namespace": "default", "node_ports": {"http": 30081}},
+    ]
+    with pytest.raises(PlanError) as error:
+        planner.select(listed, entries, [], None)
+    assert str(error.value) == (
+        "services[0] and services[2] both name default/web with different node_ports ({'http': 30080} and {'http': 30081}); list it once"
+    )
+
+
+def test_select_takes_a_service_listed_twice_alike_once() -> None:
+    listed = {(None, None): [service("web")]}
+    entries = [{"name": "web", "namespace": "default", "node_ports": {"http": 30080}}] * 2
+    assert [(planner.key_of(s), p) for s, p in planner.select(listed, entries, [], None)] == [("default/web", {"http": 30080})]
 
 
 def test_select_refuses_the_api_servers_own_service_by_name() -> None:

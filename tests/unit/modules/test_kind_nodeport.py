@@ -80,3 +80,23 @@ def test_documented_examples_are_valid_arguments(task: dict) -> None:
         task["hostreach.kind.kind_nodeport"]
     )
     assert result.error_messages == []
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ({"namespaces": [""]}, "namespaces[0] is empty"),
+        ({"namespaces": [".."]}, "namespaces[0] '..' is not a DNS-1123 label"),
+        ({"namespaces": ["adv", ""]}, "namespaces[1] is empty"),
+        ({"namespaces": "adv,"}, "namespaces[1] is empty"),  # a trailing comma, as from -e hostreach_kind_namespaces=adv,
+        ({"services": [{"name": "x", "namespace": ".."}]}, "services[0].namespace '..' is not a DNS-1123 label"),
+        ({"services": [{"name": "", "namespace": "default"}]}, "services[0].name is empty"),
+        ({"services": [{"name": "../secrets/x"}]}, "services[0].name '../secrets/x' is not a DNS-1123 label"),
+    ],
+)
+def test_a_name_that_would_widen_or_move_the_request_is_refused_before_any_request(args: dict, says: str, tmp_path: Path) -> None:
+    # No kubeconfig exists under this HOME: had the module got as far as connecting, it would say so instead.
+    result = ansible_adhoc(args, env={"HOME": str(tmp_path), "KUBECONFIG": "", "K8S_AUTH_KUBECONFIG": ""})
+    assert result["failed"]
+    assert says in result["msg"]
+    assert result["msg"].endswith("nothing was asked of the cluster")
