@@ -23,6 +23,19 @@ def for_display(text: str) -> str:
     return text.encode(ENCODING, ERRORS).decode(ENCODING, "replace")
 
 
+class DanglingLink(OSError):
+    """The path is a symbolic link whose target does not exist."""
+
+
+def write_target(path: str) -> str:
+    """The file that holds `path`'s text: `path` itself, or the file its symbolic links lead to.
+    Writing there keeps the links links (a dotfile manager's or Homebrew's link into another folder)."""
+    target = os.path.realpath(path)
+    if os.path.islink(path) and not os.path.exists(target):
+        raise DanglingLink(f"{path} is a symbolic link to {target}, which does not exist; create {target} or point the link at an existing file")
+    return target
+
+
 def lock_path(path: str) -> str:
     """The sidecar lock file: `.<name>.lock` next to the file (the file itself is replaced, so cannot hold the lock)."""
     directory, name = os.path.split(os.path.abspath(path))

@@ -10,9 +10,10 @@ single spaces and looks at the second field for the `expose` flag) and routes IP
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import typing as t
+
+from ansible_collections.hostreach.kind.plugins.module_utils._subnets import Network, parse_network
 
 IPV6_REASON = "IPv6 subnet: docker-connector routes IPv4 only"
 EXPOSE_FLAG = "expose"
@@ -20,8 +21,6 @@ EXPOSE_FLAG = "expose"
 _ROUTE_RE = re.compile(r"^[ \t]*route[ \t]+(?P<spec>\S+)(?P<rest>.*)$")
 _IPV4_HEAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/")
 _IPV6_HEAD = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/")
-
-Network = t.Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
 class Line(t.NamedTuple):
@@ -48,16 +47,6 @@ class Plan(t.NamedTuple):
     removed: list
     repaired: list
     skipped: list
-
-
-def parse_network(text: str, strict: bool = False) -> Network | None:
-    """A CIDR as docker-connector accepts it (host bits allowed unless strict: 172.18.0.1/16 is 172.18.0.0/16)."""
-    if "/" not in text:
-        return None
-    try:
-        return ipaddress.ip_network(text, strict=strict)
-    except ValueError:
-        return None
 
 
 def split_glued(spec: str) -> tuple:

@@ -18,7 +18,7 @@ import traceback
 import typing as t
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.hostreach.kind.plugins.module_utils._connector_conf import parse_network
+from ansible_collections.hostreach.kind.plugins.module_utils._subnets import canonical_subnet
 
 try:
     import docker
@@ -135,14 +135,6 @@ class BridgeNetwork(t.NamedTuple):
     id: str
     subnets: list  # strings in canonical form, IPAM order, IPv4 and IPv6
     gateway_mode_ipv4: t.Optional[str]
-
-
-def canonical_subnet(subnet: str) -> str:
-    """A subnet as the config parser writes it (fd00:0001::/64 -> fd00:1::/64, 172.18.0.1/16 -> 172.18.0.0/16):
-    Docker keeps whatever form `docker network create --subnet` was given, the config file and the results use
-    the parser's. What the parser does not take stays as it is."""
-    network = parse_network(subnet)
-    return str(network) if network is not None else subnet
 
 
 def bridge_networks(client: t.Any) -> list:

@@ -80,6 +80,14 @@ options:
       - The flag only has an effect together with a top-level C(expose <address>) line, which this module does
         not manage.
     type: bool
+  allow_wide_routes:
+    description:
+      - docker-connector sends every routed subnet into its tunnel, so a subnet that is too wide takes this host's
+        own traffic with it. Unless this is V(true), the task fails before any change when a route to be written
+        has a prefix shorter than C(/8) (V(0.0.0.0/0) above all), overlaps loopback C(127.0.0.0/8), or contains
+        the host's default gateway (read from C(/proc/net/route) on Linux, C(netstat -rn) on macOS).
+    type: bool
+    default: false
   backup:
     description:
       - Keep a copy of the file as it was before a change, with a timestamp in its name; returned in RV(backup_file).
@@ -206,17 +214,35 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hostreach.kind.plugins.module_utils import _atomic_file as conf_file
 from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf as conf
-from ansible_collections.hostreach.kind.plugins.module_utils import _docker
+from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _host_routes, _subnets
 
 
 def parse_extra_routes(module: AnsibleModule) -> list:
     routes = []
     for text in module.params["extra_routes"]:
-        network = conf.parse_network(text.strip())
+        network = _subnets.parse_network(text.strip())
         if network is None or network.version != 4:
             module.fail_json(msg=f"extra_routes: {text!r} is not an IPv4 subnet in CIDR notation (like 10.96.0.0/12); nothing was changed")
         routes.append(network)
     return routes
+
+
+def refuse_wide_routes(module: AnsibleModule, routes: list) -> None:
+    """Fail before any change when a route to be written, (network, where it comes from), would pull this
+    host's own traffic into the tunnel."""
+    if module.params["allow_wide_routes"] or module.params["state"] != "present":
+        return
+    gateways = _host_routes.default_gateways(_host_routes.read_routes())
+    problems = []
+    for network, origin in routes:
+        reasons = _subnets.wide_route_reasons(network, gateways)
+        if reasons:
+            problems.append(f"{network} ({origin}): {', '.join(reasons)}")
+    if problems:
+        module.fail_json(
+            msg="refusing to route traffic that is not for containers into the docker-connector tunnel: {}. Nothing was changed. "
+            "Route a narrower subnet, or set allow_wide_routes: true if that is what you want.".format("; ".join(problems))
+        )
 
 
 def match_network(networks: list, ref: str) -> list:
@@ -257,7 +283,7 @@ def select_networks(module: AnsibleModule, networks: list) -> list:
 def ipv4_subnets(networks: list) -> list:
     subnets = []
     for net in networks:
-        subnets.extend(s for s in (conf.parse_network(x) for x in net.subnets) if s is not None and s.version == 4 and s not in subnets)
+        subnets.extend(s for s in (_subnets.parse_network(x) for x in net.subnets) if s is not None and s.version == 4 and s not in subnets)
     return subnets
 
 
@@ -285,7 +311,10 @@ def gather_networks(module: AnsibleModule) -> tuple:
 
 def apply(module: AnsibleModule, wanted: list, unwanted: list, keep: list) -> dict:
     """Read, plan and (unless check mode) write the file, all under its lock."""
-    path = module.params["path"]
+    try:
+        path = conf_file.write_target(module.params["path"])
+    except conf_file.DanglingLink as exc:
+        module.fail_json(msg=f"{exc}; nothing was changed", path=module.params["path"])
     problem = conf_file.check_writable_dir(path)
     # Check mode writes nothing, not even the lock file; an unwritable directory cannot hold one either.
     lock = conf_file.locked(path) if not (module.check_mode or problem) else contextlib.nullcontext()
@@ -326,16 +355,19 @@ def main() -> None:
             expose=dict(type="bool"),
             docker_host=dict(type="str"),
             backup=dict(type="bool", default=False),
+            allow_wide_routes=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     extra = parse_extra_routes(module)
+    refuse_wide_routes(module, [(n, "extra_routes") for n in extra])
     endpoint, version, networks = gather_networks(module)
     selected = select_networks(module, networks)
     subnets = ipv4_subnets(selected)
     present = module.params["state"] == "present"
     wanted = subnets + [n for n in extra if n not in subnets] if present else []
     unwanted = [] if present else subnets + extra
+    refuse_wide_routes(module, [(n, f"network {net.name}") for net in selected for n in ipv4_subnets([net])])
     keep = ipv4_subnets(networks) + extra if module.params["prune"] else None
     result = apply(module, wanted, unwanted, keep)
     filtered = _docker.direct_routing_filtered(version, selected)

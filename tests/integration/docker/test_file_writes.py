@@ -61,3 +61,29 @@ def test_concurrent_runs_on_one_file_lose_no_line(networks, conf: Path, round_: 
     assert lines[0] == "addr 192.168.251.1/24"
     assert sorted(lines[1:]) == sorted(f"route {subnets(n)[0]}" for n in made)
     assert {r["added"][0] for r in results} == {subnets(n)[0] for n in made}
+
+
+def test_a_symlinked_config_is_written_through_and_stays_a_link(networks, conf: Path, tmp_path: Path) -> None:
+    """Homebrew setups and dotfile managers link the config into another folder: the target gets the lines."""
+    a = networks.create("a")
+    (tmp_path / "dotfiles").mkdir()
+    target = tmp_path / "dotfiles" / "docker-connector.conf"
+    target.write_text("mtu 1400\n")
+    conf.symlink_to(target)
+    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    assert result["changed"] is True
+    assert conf.is_symlink() and os.readlink(conf) == str(target)
+    assert target.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\n"
+    again = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    assert again["changed"] is False and conf.is_symlink()
+
+
+def test_a_dangling_symlink_is_an_error_naming_its_target(networks, conf: Path, tmp_path: Path) -> None:
+    a = networks.create("a")
+    target = tmp_path / "gone" / "docker-connector.conf"
+    conf.symlink_to(target)
+    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    assert result.get("failed") is True
+    assert f"{conf} is a symbolic link to {target}, which does not exist" in result["msg"]
+    assert conf.is_symlink() and not target.exists()
+    assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]

@@ -165,8 +165,3 @@ def test_bridge_networks_are_sorted_and_their_subnets_canonical() -> None:
     assert [n.name for n in found] == ["bridge", "kind", "none-yet"]
     assert found[1].subnets == ["172.18.0.0/16", "fc00:f853:ccd:e793::/64"]
     assert found[0].subnets == ["172.17.0.0/16"] and found[2].subnets == []
-
-
-def test_canonical_subnet_keeps_what_is_not_a_subnet() -> None:
-    assert _docker.canonical_subnet("fd00:0001::/64") == "fd00:1::/64"
-    assert _docker.canonical_subnet("not-a-subnet") == "not-a-subnet"

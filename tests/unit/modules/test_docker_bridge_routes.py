@@ -6,6 +6,7 @@ The paths that need an engine are in tests/integration/docker.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -55,3 +56,32 @@ def test_path_is_required(capsys: pytest.CaptureFixture) -> None:
     result = run({}, capsys)
     assert result["failed"] is True
     assert "missing required arguments: path" in result["msg"]
+
+
+@pytest.mark.parametrize("wide", ["0.0.0.0/0", "128.0.0.0/1", "10.0.0.0/7", "127.0.0.0/8", "127.5.0.0/16"])
+def test_a_route_that_would_pull_host_traffic_into_the_tunnel_is_refused_before_anything_is_touched(
+    conf: Path, wide: str, capsys: pytest.CaptureFixture
+) -> None:
+    result = run({"path": str(conf), "extra_routes": ["10.96.0.0/12", wide], "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"refusing to route traffic that is not for containers into the docker-connector tunnel: {wide} (extra_routes): ")
+    assert "set allow_wide_routes: true" in result["msg"]
+    assert conf.read_text() == CONTENT
+    assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]
+
+
+def test_a_route_containing_the_default_gateway_is_refused(conf: Path, capsys: pytest.CaptureFixture) -> None:
+    from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
+
+    gateway = _host_routes.default_gateways(_host_routes.read_routes())[0]
+    covering = str(ipaddress.ip_network(f"{gateway}/16", strict=False))
+    result = run({"path": str(conf), "extra_routes": [covering], "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+    assert result["failed"] is True
+    assert f"{covering} (extra_routes): it contains this host's default gateway {gateway}" in result["msg"]
+    assert conf.read_text() == CONTENT
+
+
+def test_allow_wide_routes_lets_a_wide_route_through_to_the_engine(conf: Path, capsys: pytest.CaptureFixture) -> None:
+    result = run({"path": str(conf), "extra_routes": ["0.0.0.0/0"], "allow_wide_routes": True, "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+    assert result["failed"] is True
+    assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock" in result["msg"]  # past the check, stopped at the engine
