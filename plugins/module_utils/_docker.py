@@ -1,10 +1,11 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Docker SDK import guard, endpoint resolution and the bridge networks of an engine.
+"""Docker SDK import guard, the shared `docker_host` option, endpoint resolution and the bridge networks of an engine.
 
 Endpoint order, as the docker CLI does it: the `docker_host` parameter, then `DOCKER_HOST`, then the
 CLI's current context (`DOCKER_CONTEXT`, else `currentContext` in ~/.docker/config.json, whose endpoint
 is in ~/.docker/contexts/meta/<sha256(name)>/meta.json), then the first known socket that exists.
+Documented once, in doc_fragments/_docker.py, beside DOCKER_COMMON_ARGS here.
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ import hashlib
 import json
 import os
 import pwd
-import sys
 import traceback
 import typing as t
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError, require_library
 from ansible_collections.hostreach.kind.plugins.module_utils._subnets import canonical_subnet
 
 try:
     import docker
-
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
 except ImportError:
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
+    DOCKER_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    DOCKER_IMPORT_ERROR = None
+
+# The options every module that talks to a Docker engine takes (documented in doc_fragments/_docker.py).
+DOCKER_COMMON_ARGS = {"docker_host": {"type": "str"}}
 
 # Known sockets, in the order they are tried; `~` is the user's home.
 KNOWN_SOCKETS = (
@@ -43,20 +44,13 @@ DIRECT_ROUTING_FILTER_SINCE = 28
 DIRECT_ROUTING_OPEN_MODES = ("nat-unprotected",)
 
 
-class DockerEndpointError(Exception):
-    """No endpoint could be chosen or reached; the message names every endpoint tried."""
-
-
 class Endpoint(t.NamedTuple):
     host: str  # e.g. unix:///var/run/docker.sock, tcp://127.0.0.1:2375
     source: str  # how it was chosen, for messages
 
 
-def require_sdk(module) -> None:
-    if not HAS_DOCKER:
-        module.fail_json(
-            msg=missing_required_lib("docker", reason="to talk to the Docker engine") + f" (interpreter: {sys.executable})", exception=DOCKER_IMPORT_ERROR
-        )
+def require_sdk() -> None:
+    require_library("docker", DOCKER_IMPORT_ERROR, reason="to talk to the Docker engine")
 
 
 def home_dir() -> str:
@@ -81,7 +75,7 @@ def _context_endpoint(env: t.Mapping, home: str, exists: t.Callable, read_json: 
         try:
             name = read_json(config).get("currentContext")
         except (OSError, ValueError, AttributeError) as exc:
-            raise DockerEndpointError(f"cannot read the docker CLI config {config}: {exc}") from exc
+            raise DockerError(f"cannot read the docker CLI config {config}: {exc}") from exc
         source = f"currentContext in {config}"
     if not name or name == "default":
         return None
@@ -89,7 +83,7 @@ def _context_endpoint(env: t.Mapping, home: str, exists: t.Callable, read_json: 
     try:
         host = read_json(meta)["Endpoints"]["docker"]["Host"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DockerEndpointError(f"docker context {name!r} (from {source}) has no usable endpoint in {meta}: {exc}") from exc
+        raise DockerError(f"docker context {name!r} (from {source}) has no usable endpoint in {meta}: {exc}") from exc
     return Endpoint(host, f"docker context {name!r} (from {source})")
 
 
@@ -114,19 +108,19 @@ def resolve_endpoint(
         if exists(path):
             return Endpoint("unix://" + path, f"{name} socket")
         tried.append(f"unix://{path} ({name})")
-    raise DockerEndpointError(
+    raise DockerError(
         "no Docker engine found: docker_host is not set, DOCKER_HOST is not set, no docker CLI context is selected, "
         "and none of these sockets exists: {}. Start Docker or set docker_host.".format(", ".join(tried))
     )
 
 
 def connect(endpoint: Endpoint, timeout: int = 10) -> t.Any:
-    """An API client that has answered a ping, or DockerEndpointError naming the endpoint."""
+    """An API client that has answered a ping, or DockerError naming the endpoint."""
     try:
         client = docker.APIClient(base_url=endpoint.host, version="auto", timeout=timeout)
         client.ping()
     except Exception as exc:  # the SDK raises many unrelated types for "nobody answers"
-        raise DockerEndpointError(f"cannot reach the Docker engine at {endpoint.host} (chosen by {endpoint.source}): {exc}") from exc
+        raise DockerError(f"cannot reach the Docker engine at {endpoint.host} (chosen by {endpoint.source}): {exc}") from exc
     return client
 
 

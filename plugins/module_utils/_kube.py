@@ -1,11 +1,12 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Kubernetes SDK import guard, kubeconfig and context resolution, and the few API calls
-kind_nodeport makes, with every failure turned into a KubeError whose message says what to do.
+"""The Kubernetes SDK import guard, the shared connection options, kubeconfig and context resolution, and the
+few API calls the modules make, with every failure turned into a KubeError whose message says what to do.
 
 Resolution order: the ``kubeconfig`` option, then ``K8S_AUTH_KUBECONFIG`` (as kubernetes.core),
 then ``KUBECONFIG`` (a path list, as kubectl), then ``~/.kube/config``; the ``context`` option,
-else ``kind-<cluster>`` (the context ``kind create cluster`` writes).
+else ``kind-<cluster>`` (the context ``kind create cluster`` writes). Documented once, in
+doc_fragments/_kube.py, beside KUBE_COMMON_ARGS here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import os
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeConflict, KubeError, KubeForbidden, KubeNotFound, require_library
 
 try:
     from kubernetes import client as k8s_client
@@ -23,12 +24,17 @@ try:
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
     from yaml import YAMLError, safe_load
 except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+    KUBERNETES_IMPORT_ERROR: str | None = traceback.format_exc()
     ApiException = Urllib3HTTPError = YAMLError = None
 else:
-    HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
+
+# The options every module that talks to a cluster takes (documented in doc_fragments/_kube.py).
+KUBE_COMMON_ARGS = {
+    "cluster": {"type": "str", "default": "kind"},
+    "kubeconfig": {"type": "path"},
+    "context": {"type": "str"},
+}
 
 # Connect and read timeouts (seconds) of every request; urllib3 retries a failed connect twice.
 REQUEST_TIMEOUT = (5, 30)
@@ -38,26 +44,8 @@ CONCURRENT_REQUESTS = 8
 JSON_PATCH = "application/json-patch+json"
 
 
-class KubeError(Exception):
-    """A failure the module reports with fail_json; the message is for the user."""
-
-
-class KubeConflict(KubeError):
-    """409 Conflict: the object changed since it was read (or already exists)."""
-
-
-class KubeNotFound(KubeError):
-    """404 Not Found."""
-
-
-class KubeForbidden(KubeError):
-    """403 Forbidden: RBAC does not allow the request."""
-
-
-def require_kubernetes(module) -> None:
-    """fail_json naming the interpreter that lacks the SDK (missing_required_lib names sys.executable)."""
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+def require_sdk() -> None:
+    require_library("kubernetes", KUBERNETES_IMPORT_ERROR)
 
 
 def kubeconfig_candidates(kubeconfig: str | None, environ=None, home: str | None = None) -> tuple:

@@ -19,8 +19,13 @@ description:
   - IPv6 subnets are never written (docker-connector routes IPv4 only); they are reported in RV(skipped_subnets).
   - Every line that is not a C(route) line (comments, C(addr), C(port), C(mtu), C(host), C(iptables), C(token),
     C(hosts), C(proxy), C(expose <address>), blank lines) stays byte-for-byte where it is.
-  - The file is read, planned and replaced under a lock (a C(.<name>.lock) file next to it), in one atomic
-    rename that keeps the file's mode and owner; a missing file is created with mode C(0644).
+  - The file is read, planned and replaced under a lock (on the folder that holds it, opened read-only, so no lock
+    file is left behind and a run as root never blocks a later run as the user), in one atomic rename that keeps
+    the file's mode, owner and SELinux context (M(ansible.builtin.copy)'s C(atomic_move)); a missing file is created
+    with mode C(0644) unless O(mode) says otherwise. Temp files a killed run left next to the file are removed.
+  - When O(path) is a symbolic link, the file it leads to is written and the link stays; a dangling link fails
+    the task naming its target. A file this user cannot replace without changing its owner fails the task,
+    in check mode too, saying what to do.
   - docker-connector may not notice an atomic replace; restart its service after a change
     (C(sudo brew services restart docker-connector)).
   - On Docker Engine 28 and later the engine drops traffic routed straight to containers unless the daemon sets
@@ -29,7 +34,10 @@ description:
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
-  - hostreach.kind.docker
+  - hostreach.kind._docker
+  - hostreach.kind._attributes
+  - hostreach.kind._attributes.actiongroup_hostreach
+  - ansible.builtin.files
 options:
   path:
     description:
@@ -96,10 +104,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Computes the same change and diff as a real run and writes nothing.
+    details:
+      - Computes the same change and diff as a real run and writes nothing; it fails where a real run would (a file
+        this user cannot replace keeping its owner, a directory it cannot write).
   diff_mode:
     support: full
-    description: The file's text before and after.
+    details:
+      - The file's text before and after.
 notes:
   - Run it as the user that can write O(path); with Homebrew that is usually the user who installed it.
 seealso:
@@ -201,6 +212,12 @@ path:
   returned: always
   type: str
   sample: /opt/homebrew/etc/docker-connector.conf
+removed_temp_files:
+  description: Temp files of this module that a killed earlier run left next to the file, removed by this run.
+  returned: when there were any
+  type: list
+  elements: str
+  sample: [/opt/homebrew/etc/.docker-connector.conf.k2j3h4.tmp]
 backup_file:
   description: The copy of the file made before the change.
   returned: when O(backup=true) and the file existed and changed
@@ -208,39 +225,94 @@ backup_file:
   sample: /opt/homebrew/etc/docker-connector.conf.12345.2026-11-25@10:48:21~
 """
 
-import contextlib
+
 import os
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _atomic_file as conf_file
-from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf as conf
-from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _host_routes, _subnets
+from ansible_collections.hostreach.kind.plugins.module_utils import _config_file, _connector_conf, _docker, _host_routes, _subnets
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import ConfigFileError, DockerError, HostreachError, InputError, failure
 
 
-def parse_extra_routes(module: AnsibleModule) -> list:
+class Engine(t.NamedTuple):
+    endpoint: _docker.Endpoint
+    version: str
+    networks: list  # every bridge network, _docker.BridgeNetwork
+
+
+class Routes(t.NamedTuple):
+    """What the file must say: subnets that need a line, subnets whose lines go, and (prune) the only ones kept."""
+
+    wanted: list
+    unwanted: list
+    keep: list | None
+
+
+class Outcome(t.NamedTuple):
+    before: str | None
+    planned: _connector_conf.Plan
+    changed: bool
+    extra: dict  # backup_file, removed_temp_files
+
+
+def argument_spec() -> dict:
+    """AnsibleModule's keyword arguments."""
+    return dict(
+        argument_spec=dict(
+            _docker.DOCKER_COMMON_ARGS,
+            path=dict(type="path", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            networks=dict(type="list", elements="str"),
+            exclude=dict(type="list", elements="str", default=[]),
+            extra_routes=dict(type="list", elements="str", default=[]),
+            prune=dict(type="bool", default=False),
+            expose=dict(type="bool"),
+            backup=dict(type="bool", default=False),
+            allow_wide_routes=dict(type="bool", default=False),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+
+
+# Gather
+
+
+def parse_extra_routes(texts: list) -> list:
     routes = []
-    for text in module.params["extra_routes"]:
+    for text in texts:
         network = _subnets.parse_network(text.strip())
         if network is None or network.version != 4:
-            module.fail_json(msg=f"extra_routes: {text!r} is not an IPv4 subnet in CIDR notation (like 10.96.0.0/12); nothing was changed")
+            raise InputError(f"extra_routes: {text!r} is not an IPv4 subnet in CIDR notation (like 10.96.0.0/12); nothing was changed")
         routes.append(network)
     return routes
 
 
-def refuse_wide_routes(module: AnsibleModule, routes: list) -> None:
+def gather_engine(docker_host: str | None) -> Engine:
+    """The endpoint, version and every bridge network of the Docker engine."""
+    _docker.require_sdk()
+    endpoint = _docker.resolve_endpoint(docker_host, os.environ, _docker.home_dir())
+    client = _docker.connect(endpoint)
+    try:
+        return Engine(endpoint, _docker.engine_version(client), _docker.bridge_networks(client))
+    except Exception as exc:  # the SDK raises many unrelated types
+        raise DockerError(f"listing the bridge networks of the Docker engine at {endpoint.host} failed: {exc}; nothing was changed") from exc
+
+
+# Plan (pure)
+
+
+def refuse_wide_routes(routes: list, gateways: list) -> None:
     """Fail before any change when a route to be written, (network, where it comes from), would pull this
     host's own traffic into the tunnel."""
-    if module.params["allow_wide_routes"] or module.params["state"] != "present":
-        return
-    gateways = _host_routes.default_gateways(_host_routes.read_routes())
     problems = []
     for network, origin in routes:
         reasons = _subnets.wide_route_reasons(network, gateways)
         if reasons:
             problems.append(f"{network} ({origin}): {', '.join(reasons)}")
     if problems:
-        module.fail_json(
-            msg="refusing to route traffic that is not for containers into the docker-connector tunnel: {}. Nothing was changed. "
+        raise InputError(
+            "refusing to route traffic that is not for containers into the docker-connector tunnel: {}. Nothing was changed. "
             "Route a narrower subnet, or set allow_wide_routes: true if that is what you want.".format("; ".join(problems))
         )
 
@@ -253,31 +325,29 @@ def match_network(networks: list, ref: str) -> list:
     return []
 
 
-def select_networks(module: AnsibleModule, networks: list) -> list:
-    def resolve(ref: str) -> list:
-        found = match_network(networks, ref)
-        if len(found) > 1:
-            module.fail_json(msg="network {!r} is ambiguous: it matches {}; nothing was changed".format(ref, ", ".join(n.name for n in found)))
-        return found
+def _resolve(networks: list, ref: str) -> list:
+    found = match_network(networks, ref)
+    if len(found) > 1:
+        raise InputError("network {!r} is ambiguous: it matches {}; nothing was changed".format(ref, ", ".join(n.name for n in found)))
+    return found
 
-    refs = module.params["networks"]
-    if refs is None:
-        selected = list(networks)
-    else:
-        selected = []
-        for ref in refs:
-            found = resolve(ref)
-            if not found:
-                known = ", ".join(n.name for n in networks) or "(none)"
-                module.fail_json(msg=f"network {ref!r} is not a bridge network of the Docker engine; the bridge networks are: {known}; nothing was changed")
-            selected.extend(n for n in found if n not in selected)
-    excluded = set()
-    for ref in module.params["exclude"]:
-        found = resolve(ref)
+
+def select_networks(networks: list, refs: list | None, exclude: list) -> tuple:
+    """(the selected networks, warnings): `refs` (every network when None) less `exclude`."""
+    selected = list(networks) if refs is None else []
+    for ref in refs or []:
+        found = _resolve(networks, ref)
         if not found:
-            module.warn(f"exclude: {ref!r} matches no bridge network")
+            known = ", ".join(n.name for n in networks) or "(none)"
+            raise InputError(f"network {ref!r} is not a bridge network of the Docker engine; the bridge networks are: {known}; nothing was changed")
+        selected.extend(n for n in found if n not in selected)
+    excluded, warnings = set(), []
+    for ref in exclude:
+        found = _resolve(networks, ref)
+        if not found:
+            warnings.append(f"exclude: {ref!r} matches no bridge network")
         excluded.update(n.id for n in found)
-    return [n for n in selected if n.id not in excluded]
+    return [n for n in selected if n.id not in excluded], warnings
 
 
 def ipv4_subnets(networks: list) -> list:
@@ -290,99 +360,106 @@ def ipv4_subnets(networks: list) -> list:
 def network_skips(networks: list) -> list:
     skipped = []
     for net in networks:
-        skipped.extend({"network": net.name, "subnet": s, "reason": conf.IPV6_REASON} for s in net.subnets if ":" in s)
+        skipped.extend({"network": net.name, "subnet": s, "reason": _connector_conf.IPV6_REASON} for s in net.subnets if ":" in s)
         if not ipv4_subnets([net]):
             skipped.append({"network": net.name, "reason": "no IPv4 subnet"})
     return skipped
 
 
-def gather_networks(module: AnsibleModule) -> tuple:
-    """(endpoint, engine version, every bridge network) from the Docker engine."""
-    _docker.require_sdk(module)
-    try:
-        endpoint = _docker.resolve_endpoint(module.params["docker_host"], os.environ, _docker.home_dir())
-        client = _docker.connect(endpoint)
-        return endpoint, _docker.engine_version(client), _docker.bridge_networks(client)
-    except _docker.DockerEndpointError as exc:
-        module.fail_json(msg=f"{exc}; nothing was changed")
-    except Exception as exc:
-        module.fail_json(msg=f"listing the Docker engine's bridge networks failed: {exc}; nothing was changed")
+def routes_for(state: str, prune: bool, selected: list, every: list, extra: list) -> Routes:
+    subnets = ipv4_subnets(selected)
+    if state == "absent":
+        return Routes([], subnets + extra, None)
+    return Routes(subnets + [n for n in extra if n not in subnets], [], ipv4_subnets(every) + extra if prune else None)
 
 
-def apply(module: AnsibleModule, wanted: list, unwanted: list, keep: list) -> dict:
+def direct_routing_warning(engine: Engine, selected: list) -> list:
+    filtered = _docker.direct_routing_filtered(engine.version, selected)
+    if not filtered:
+        return []
+    return [
+        f"Docker Engine {engine.version} drops traffic routed straight to containers of {', '.join(filtered)} unless the daemon sets "
+        f"allow-direct-routing or the network has {_docker.GATEWAY_MODE_IPV4}=nat-unprotected; the routes alone will not reach them"
+    ]
+
+
+# Apply
+
+
+def update_file(module: AnsibleModule, target: str, routes: Routes) -> Outcome:
     """Read, plan and (unless check mode) write the file, all under its lock."""
-    try:
-        path = conf_file.write_target(module.params["path"])
-    except conf_file.DanglingLink as exc:
-        module.fail_json(msg=f"{exc}; nothing was changed", path=module.params["path"])
-    problem = conf_file.check_writable_dir(path)
-    # Check mode writes nothing, not even the lock file; an unwritable directory cannot hold one either.
-    lock = conf_file.locked(path) if not (module.check_mode or problem) else contextlib.nullcontext()
-    try:
-        with lock:
-            before = conf_file.read_text(path)
-            planned = conf.plan(conf.parse(before or ""), wanted, unwanted, keep, module.params["expose"])
-            changed = planned.text != (before or "") or (before is None and module.params["state"] == "present")
-            if changed and problem:
-                module.fail_json(msg=f"cannot write {path}: {problem}; nothing was changed", path=path)
-            result = dict(changed=changed, added=planned.added, removed=planned.removed, skipped_subnets=planned.skipped)
-            if changed and not module.check_mode:
-                if before is not None and module.params["backup"]:
-                    result["backup_file"] = module.backup_local(path)
-                conf_file.atomic_write(path, planned.text)
-    except OSError as exc:
-        module.fail_json(msg=f"cannot update {path}: {exc}; the file was left as it was", path=path)
-    result["routes"] = [str(n) for n in conf.routes(conf.parse(planned.text))]
-    result["repaired"] = [dict(r, before=conf_file.for_display(r["before"])) for r in planned.repaired]
-    result["diff"] = dict(
-        before=conf_file.for_display(before or ""),
-        after=conf_file.for_display(planned.text),
-        before_header=path if before is not None else "/dev/null",
-        after_header=path,
+    params = module.params
+    with _config_file.locked(target):
+        before = _config_file.read_text(target)
+        planned = _connector_conf.plan(_connector_conf.parse(before or ""), routes.wanted, routes.unwanted, routes.keep, params["expose"])
+        changed = planned.text != (before or "") or (before is None and params["state"] == "present")
+        problem = _config_file.write_problem(target) if changed else None
+        if problem:
+            raise ConfigFileError(f"cannot write {params['path']}: {problem}; nothing was changed", path=params["path"])
+        extra = {}
+        if not module.check_mode:
+            extra["removed_temp_files"] = _config_file.remove_stale_temp_files(target)
+            if changed and before is not None and params["backup"]:
+                extra["backup_file"] = module.backup_local(target)
+            if changed:
+                _config_file.write(module, target, planned.text)
+    if before is not None or (changed and not module.check_mode):
+        file_args = module.load_file_common_arguments(params, path=target)
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+    return Outcome(before, planned, changed, {k: v for k, v in extra.items() if v})
+
+
+# Report
+
+
+def report(module: AnsibleModule, target: str, engine: Engine, selected: list, outcome: Outcome) -> dict:
+    planned = outcome.planned
+    result = dict(
+        outcome.extra,
+        changed=outcome.changed,
+        path=module.params["path"],
+        routes=[str(n) for n in _connector_conf.routes(_connector_conf.parse(planned.text))],
+        added=planned.added,
+        removed=planned.removed,
+        repaired=[dict(r, before=_config_file.for_display(r["before"])) for r in planned.repaired],
+        skipped_subnets=network_skips(selected) + planned.skipped,
+        networks={n.name: n.subnets for n in selected},
+        engine=dict(host=engine.endpoint.host, version=engine.version, direct_routing_filtered=_docker.direct_routing_filtered(engine.version, selected)),
     )
+    if module._diff:
+        result["diff"] = dict(
+            before=_config_file.for_display(outcome.before or ""),
+            after=_config_file.for_display(planned.text),
+            before_header=target if outcome.before is not None else "/dev/null",
+            after_header=target,
+        )
     return result
 
 
+def run(module: AnsibleModule) -> dict:
+    params = module.params
+    target = _config_file.write_target(params["path"])
+    extra = parse_extra_routes(params["extra_routes"])
+    check_wide = params["state"] == "present" and not params["allow_wide_routes"]
+    gateways = _host_routes.default_gateways(_host_routes.read_routes()) if check_wide else []
+    if check_wide:
+        refuse_wide_routes([(n, "extra_routes") for n in extra], gateways)
+    engine = gather_engine(params["docker_host"])
+    selected, warnings = select_networks(engine.networks, params["networks"], params["exclude"])
+    if check_wide:
+        refuse_wide_routes([(n, f"network {net.name}") for net in selected for n in ipv4_subnets([net])], gateways)
+    outcome = update_file(module, target, routes_for(params["state"], params["prune"], selected, engine.networks, extra))
+    for warning in warnings + direct_routing_warning(engine, selected):
+        module.warn(warning)
+    return report(module, target, engine, selected, outcome)
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            networks=dict(type="list", elements="str"),
-            exclude=dict(type="list", elements="str", default=[]),
-            extra_routes=dict(type="list", elements="str", default=[]),
-            prune=dict(type="bool", default=False),
-            expose=dict(type="bool"),
-            docker_host=dict(type="str"),
-            backup=dict(type="bool", default=False),
-            allow_wide_routes=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    extra = parse_extra_routes(module)
-    refuse_wide_routes(module, [(n, "extra_routes") for n in extra])
-    endpoint, version, networks = gather_networks(module)
-    selected = select_networks(module, networks)
-    subnets = ipv4_subnets(selected)
-    present = module.params["state"] == "present"
-    wanted = subnets + [n for n in extra if n not in subnets] if present else []
-    unwanted = [] if present else subnets + extra
-    refuse_wide_routes(module, [(n, f"network {net.name}") for net in selected for n in ipv4_subnets([net])])
-    keep = ipv4_subnets(networks) + extra if module.params["prune"] else None
-    result = apply(module, wanted, unwanted, keep)
-    filtered = _docker.direct_routing_filtered(version, selected)
-    if filtered:
-        module.warn(
-            "Docker Engine {} drops traffic routed straight to containers of {} unless the daemon sets allow-direct-routing "
-            "or the network has {}=nat-unprotected; the routes alone will not reach them".format(version, ", ".join(filtered), _docker.GATEWAY_MODE_IPV4)
-        )
-    result["skipped_subnets"] = network_skips(selected) + result["skipped_subnets"]
-    result.update(
-        path=module.params["path"],
-        networks={n.name: n.subnets for n in selected},
-        engine=dict(host=endpoint.host, version=version, direct_routing_filtered=filtered),
-    )
-    module.exit_json(**result)
+    module = AnsibleModule(**argument_spec())
+    try:
+        module.exit_json(**run(module))
+    except HostreachError as exc:
+        module.fail_json(**failure(exc))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ description:
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
-  - hostreach.kind.kube
+  - hostreach.kind._kube
+  - hostreach.kind._attributes
+  - hostreach.kind._attributes.actiongroup_hostreach
 options:
   services:
     description:
@@ -102,14 +104,15 @@ options:
 attributes:
   check_mode:
     support: full
-    description:
+    details:
       - Sends every planned change as a server-side dry run (C(dryRun=All)) and writes nothing, so the apiserver
         validates it all (nodePort range, taken nodePorts, RBAC). Fixed and kept nodePorts are reported; a nodePort
         the apiserver would allocate is reported as V(null), because a dry run does not allocate (it answers
         placeholder numbers above the range).
   diff_mode:
     support: full
-    description: Type, ports (with nodePorts) and whether the restore annotation is set, per changed Service, before and after.
+    details:
+      - Type, ports (with nodePorts) and whether the restore annotation is set, per changed Service, before and after.
 notes:
   - The URLs use the nodes' C(InternalIP) addresses (IPv4 preferred). For kind those are the node containers' IPs
     on the C(kind) Docker network; on macOS they open once docker-connector routes that network
@@ -245,46 +248,76 @@ probes:
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _k8s_names, _kube
-from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport as planner
+from ansible_collections.hostreach.kind.plugins.module_utils import _k8s_names, _kube, _nodeport_plan, _service_select, _urls
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
+    HostreachError,
+    InputError,
+    KubeConflict,
+    KubeError,
+    KubeForbidden,
+    PlanError,
+    failure,
+)
 from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe
+from ansible_collections.hostreach.kind.plugins.module_utils._service_report import service_report
+from ansible_collections.hostreach.kind.plugins.module_utils._service_view import service_view
 
 MAX_ATTEMPTS = 3
 PROBE_SETTLE = 10.0  # seconds a just-changed Service's URL may refuse connections before it counts as unreachable
 
 
-def gather(api, params: dict) -> tuple:
-    """One LIST per scope, then the selection and a plan per selected Service. Fails (PlanError)
-    before any write when a fixed nodePort is taken, out of range or invalid. The range is read (one
-    GET) only when a fixed nodePort is not in place yet: a server-side dry run does not check it."""
-    services = params["services"] or []
-    namespaces = params["namespaces"] or []
-    scopes = planner.list_scopes(services, namespaces, params["label_selector"])
-    listed = {scope: api.list_services(*scope) for scope in scopes}
-    selected = planner.select(listed, services, namespaces, params["label_selector"])
-    state = params["state"]
-    errors, plans, wanted, new_fixed = [], [], {}, {}
-    for service, node_ports in selected:
-        node_ports = node_ports if state == "present" else {}
-        key = planner.key_of(service)
-        try:
-            plans.append((planner.plan(service, state, node_ports), service, node_ports))
-            wanted[key] = planner.resolve_node_ports(service, node_ports)
-            new_fixed[key] = planner.new_fixed_node_ports(service, wanted[key])
-        except planner.PlanError as exc:
-            errors.append(str(exc))
-    if (None, None) in listed:
-        errors += planner.node_port_conflicts(wanted, planner.taken_node_ports(listed[(None, None)]))
-    new = {key: ports for key, ports in new_fixed.items() if ports}
-    if new:
-        node_port_range, source = planner.node_port_range_of(api.kubeadm_cluster_configuration())
-        errors += planner.out_of_range(new, node_port_range, source)
-    if errors:
-        raise planner.PlanError("; ".join(errors))
-    return plans
+def argument_spec() -> dict:
+    """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
+    return dict(
+        argument_spec=dict(
+            _kube.KUBE_COMMON_ARGS,
+            services={
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "namespace": {"type": "str", "default": "default"},
+                    "node_ports": {"type": "dict"},
+                },
+            },
+            namespaces={"type": "list", "elements": "str"},
+            label_selector={"type": "str"},
+            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+            probe={"type": "bool", "default": False},
+        ),
+        required_one_of=[("services", "namespaces")],
+        required_by={"label_selector": "namespaces"},
+        supports_check_mode=True,
+    )
 
 
-def send(api, plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
+# Gather
+
+
+def check_names(params: dict) -> None:
+    problems = _k8s_names.name_problems(params["services"] or [], params["namespaces"] or [])
+    if problems:
+        raise InputError("; ".join(problems) + "; nothing was asked of the cluster")
+
+
+def gather_services(api: _kube.KubeApi, params: dict) -> dict:
+    """One LIST per scope (namespace and selector, or cluster-wide), keyed by scope."""
+    scopes = _service_select.list_scopes(params["services"] or [], params["namespaces"] or [], params["label_selector"])
+    return {scope: api.list_services(*scope) for scope in scopes}
+
+
+def gather_nodes(api: _kube.KubeApi) -> tuple:
+    """(node name -> InternalIP, warnings); a user who may not list Nodes gets a warning and no URLs."""
+    try:
+        return _urls.node_addresses(api.list_nodes()), []
+    except KubeForbidden as exc:
+        return {}, [f"no node IPs and no URLs: {exc}"]
+
+
+# Apply
+
+
+def send(api: _kube.KubeApi, plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
     """Apply the plan's patch; on 409 Conflict read the Service again and plan again.
     Returns (the plan that was applied, the Service as the apiserver returned it)."""
     for _attempt in range(MAX_ATTEMPTS):
@@ -292,13 +325,13 @@ def send(api, plan, service: dict, node_ports: dict, state: str, dry_run: bool) 
             return plan, service
         try:
             return plan, api.patch_service(plan.namespace, plan.name, plan.patch, dry_run)
-        except _kube.KubeConflict:
+        except KubeConflict:
             service = api.read_service(plan.namespace, plan.name)
-            plan = planner.plan(service, state, node_ports)
-    raise _kube.KubeError(f"{plan.key} kept changing while it was being patched ({MAX_ATTEMPTS} conflicts in a row); run again")
+            plan = _nodeport_plan.plan(service, state, node_ports)
+    raise KubeError(f"{plan.key} kept changing while it was being patched ({MAX_ATTEMPTS} conflicts in a row); run again")
 
 
-def apply(api, plans: list, state: str, dry_run: bool) -> list:
+def apply(api: _kube.KubeApi, plans: list, state: str, dry_run: bool) -> list:
     """Send every plan, _kube.CONCURRENT_REQUESTS at a time (each Service is patched on its own, so the
     order does not matter); collect every failure, and say which Services were written before one failed."""
 
@@ -306,7 +339,7 @@ def apply(api, plans: list, state: str, dry_run: bool) -> list:
         plan, service, node_ports = item
         try:
             return send(api, plan, service, node_ports, state, dry_run), None
-        except (_kube.KubeError, planner.PlanError) as exc:
+        except (KubeError, PlanError) as exc:
             return None, f"{plan.key}: {exc}"
 
     with ThreadPoolExecutor(max_workers=_kube.CONCURRENT_REQUESTS) as pool:
@@ -316,85 +349,63 @@ def apply(api, plans: list, state: str, dry_run: bool) -> list:
     if errors:
         written = [plan.key for plan, _service in results if plan.changed and not dry_run]
         done = f"already changed: {', '.join(written)}" if written else "nothing was changed"
-        raise _kube.KubeError(f"{'; '.join(errors)} ({done})")
+        raise KubeError(f"{'; '.join(errors)} ({done})", written=written)
     return results
 
 
-def node_ips(module: AnsibleModule, api) -> dict:
-    try:
-        return planner.node_addresses(api.list_nodes())
-    except _kube.KubeForbidden as exc:
-        module.warn(f"no node IPs and no URLs: {exc}")
-        return {}
-
-
-def run(module: AnsibleModule) -> dict:
-    params = module.params
-    problems = _k8s_names.name_problems(params["services"] or [], params["namespaces"] or [])
-    if problems:
-        raise planner.PlanError("; ".join(problems) + "; nothing was asked of the cluster")
-    api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
-    plans = gather(api, params)
-    state = params["state"]
-    # Validation: every change as a server-side dry run before the first write.
+def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
+    """Every change as a server-side dry run first (validation); then, unless in check mode, the writes."""
+    state = module.params["state"]
     results = apply(api, plans, state, dry_run=True)
     if module.check_mode:
-        results = [(plan, planner.without_dry_run_placeholders(service, plan)) for plan, service in results]
-    else:
-        results = apply(api, plans, state, dry_run=False)
-    nodes = node_ips(module, api) if state == "present" else {}
+        return [(plan, _nodeport_plan.without_dry_run_placeholders(service, plan)) for plan, service in results]
+    return apply(api, plans, state, dry_run=False)
+
+
+# Report
+
+
+def report(module: AnsibleModule, results: list, nodes: dict) -> dict:
     ips = [nodes[name] for name in sorted(nodes)]
-    reports = [planner.service_report(service, plan, ips) for plan, service in results]
+    reports = [service_report(service, plan, ips) for plan, service in results]
     result = {
         "changed": any(plan.changed for plan, _service in results),
         "services": reports,
         "nodes": nodes,
-        "urls": [u for report in reports for u in report["urls"]],
+        "urls": [u for r in reports for u in r["urls"]],
     }
     if module._diff:
         result["diff"] = [
-            {"before_header": plan.key, "after_header": plan.key, "before": plan.before, "after": planner.service_view(service)}
+            {"before_header": plan.key, "after_header": plan.key, "before": plan.before, "after": service_view(service)}
             for plan, service in results
             if plan.changed
         ]
-    if params["probe"]:
+    if module.params["probe"]:
         result["probes"] = [probe(u, settle=0 if module.check_mode or not r["changed"] else PROBE_SETTLE) for r in reports for u in r["urls"]]
     return result
 
 
-def argument_spec() -> dict:
-    """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
-    return dict(
-        argument_spec={
-            "cluster": {"type": "str", "default": "kind"},
-            "kubeconfig": {"type": "path"},
-            "context": {"type": "str"},
-            "services": {
-                "type": "list",
-                "elements": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "namespace": {"type": "str", "default": "default"},
-                    "node_ports": {"type": "dict"},
-                },
-            },
-            "namespaces": {"type": "list", "elements": "str"},
-            "label_selector": {"type": "str"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "probe": {"type": "bool", "default": False},
-        },
-        required_one_of=[("services", "namespaces")],
-        required_by={"label_selector": "namespaces"},
-    )
+def run(module: AnsibleModule) -> dict:
+    params = module.params
+    check_names(params)
+    _kube.require_sdk()
+    api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
+    listed = gather_services(api, params)
+    selected = _service_select.select(listed, params["services"] or [], params["namespaces"] or [], params["label_selector"])
+    plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
+    results = converge(module, api, plans)
+    nodes, warnings = gather_nodes(api) if params["state"] == "present" else ({}, [])
+    for warning in warnings:
+        module.warn(warning)
+    return report(module, results, nodes)
 
 
 def main() -> None:
-    module = AnsibleModule(supports_check_mode=True, **argument_spec())
-    _kube.require_kubernetes(module)
+    module = AnsibleModule(**argument_spec())
     try:
         module.exit_json(**run(module))
-    except (_kube.KubeError, planner.PlanError) as exc:
-        module.fail_json(msg=str(exc))
+    except HostreachError as exc:
+        module.fail_json(**failure(exc))
 
 
 if __name__ == "__main__":

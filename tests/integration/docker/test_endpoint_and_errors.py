@@ -107,7 +107,10 @@ def test_directory_that_cannot_be_written(networks) -> None:
         proc = module_process({"path": str(existing), "networks": [a["Name"]]}, user=(NOBODY, docker_gid), env={"HOME": "/nonexistent"})
         result = module_result(proc)
         assert result["failed"] is True
-        assert result["msg"] == f"cannot write {existing}: directory {directory} is not writable by uid {NOBODY}; nothing was changed"
+        assert result["msg"] == (
+            f"cannot write {existing}: its directory {directory} is not writable by uid {NOBODY}; "
+            "run the task as the directory's owner or as root (become: true); nothing was changed"
+        )
         check_untouched(existing)
     finally:
         shutil.rmtree(directory)
@@ -118,7 +121,7 @@ def test_directory_that_does_not_exist(networks, tmp_path: Path) -> None:
     path = tmp_path / "no" / "such" / "docker-connector.conf"
     result = adhoc({"path": str(path), "networks": [a["Name"]]})
     assert result["failed"] is True
-    assert result["msg"] == f"cannot write {path}: directory {path.parent} does not exist; nothing was changed"
+    assert result["msg"] == f"cannot write {path}: its directory {path.parent} does not exist; nothing was changed"
     assert not (tmp_path / "no").exists()
 
 
@@ -145,5 +148,5 @@ def test_sdk_missing_on_the_target_names_the_interpreter(existing: Path) -> None
     result = adhoc({"path": str(existing)}, python="/usr/bin/python3")
     assert result["failed"] is True
     assert "Failed to import the required Python library (docker)" in result["msg"]
-    assert "(interpreter: /usr/bin/python3)" in result["msg"]
+    assert "Python /usr/bin/python3." in result["msg"] and result["msg"].count("/usr/bin/python3") == 1  # named once
     check_untouched(existing)

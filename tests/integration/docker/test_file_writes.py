@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import grp
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from bridge_routes_helpers import adhoc, module_process, module_result, subnets
 
 pytestmark = pytest.mark.docker
+
+NOBODY = 65534
 
 
 def test_write_is_an_atomic_replace_that_keeps_mode_and_owner(networks, conf: Path) -> None:
@@ -23,7 +28,7 @@ def test_write_is_an_atomic_replace_that_keeps_mode_and_owner(networks, conf: Pa
     assert after.st_ino != inode  # replaced by rename, never rewritten in place
     assert (oct(after.st_mode & 0o7777), after.st_uid, after.st_gid) == ("0o640", 4321, 8765)
     assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\n"
-    assert sorted(p.name for p in conf.parent.iterdir()) == [".docker-connector.conf.lock", "docker-connector.conf"]
+    assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]  # no temp file, no lock file
 
 
 def test_a_new_file_gets_mode_0644_whatever_the_umask(networks, conf: Path) -> None:
@@ -87,3 +92,78 @@ def test_a_dangling_symlink_is_an_error_naming_its_target(networks, conf: Path, 
     assert f"{conf} is a symbolic link to {target}, which does not exist" in result["msg"]
     assert conf.is_symlink() and not target.exists()
     assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]
+
+
+def test_a_run_as_root_never_blocks_a_later_run_as_the_user(networks, tmp_path: Path) -> None:
+    """Before, root's run left a root-owned .lock that every later run as the user failed to open."""
+    a, b = networks.create("a"), networks.create("b")
+    docker_gid = grp.getgrnam("docker").gr_gid
+    etc = Path(tempfile.mkdtemp(prefix="hr-userdir-", dir="/tmp"))
+    try:
+        conf = etc / "docker-connector.conf"
+        conf.write_text("mtu 1400\n")
+        os.chown(etc, NOBODY, docker_gid)
+        os.chown(conf, NOBODY, docker_gid)
+        assert module_result(module_process({"path": str(conf), "networks": [a["Name"]]}))["changed"] is True  # as root
+        as_user = module_result(
+            module_process({"path": str(conf), "networks": [a["Name"], b["Name"]]}, user=(NOBODY, docker_gid), env={"HOME": "/nonexistent"})
+        )
+        assert as_user.get("failed") is not True, as_user
+        assert as_user["added"] == subnets(b)
+        assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\nroute {subnets(b)[0]}\n"
+        assert (conf.stat().st_uid, conf.stat().st_gid) == (NOBODY, docker_gid)
+        assert sorted(p.name for p in etc.iterdir()) == ["docker-connector.conf"]
+    finally:
+        shutil.rmtree(etc)
+
+
+def test_a_file_the_user_cannot_replace_keeping_its_owner_fails_alike_in_check_mode(networks) -> None:
+    """The user may write the folder, but the file is root's: replacing it would make it the user's."""
+    a = networks.create("a")
+    docker_gid = grp.getgrnam("docker").gr_gid
+    etc = Path(tempfile.mkdtemp(prefix="hr-rootfile-", dir="/tmp"))
+    try:
+        conf = etc / "docker-connector.conf"
+        conf.write_text("mtu 1400\n")
+        os.chown(etc, NOBODY, docker_gid)
+        results = [
+            module_result(
+                module_process(
+                    {"path": str(conf), "networks": [a["Name"]], "_ansible_check_mode": check}, user=(NOBODY, docker_gid), env={"HOME": "/nonexistent"}
+                )
+            )
+            for check in (True, False)
+        ]
+        for result in results:
+            assert result["failed"] is True
+            assert result["msg"] == (
+                f"cannot write {conf}: it is owned by uid 0 and this task runs as uid {NOBODY}: replacing it would make it yours. "
+                "Run the task as its owner or as root (become: true), or give it to this user (chown); nothing was changed"
+            )
+        assert conf.read_text() == "mtu 1400\n" and conf.stat().st_uid == 0
+    finally:
+        shutil.rmtree(etc)
+
+
+def test_temp_files_a_killed_run_left_are_removed_and_reported(networks, conf: Path) -> None:
+    a = networks.create("a")
+    conf.write_text("mtu 1400\n")
+    stale = [conf.parent / ".docker-connector.conf.abc123.tmp", conf.parent / ".docker-connector.conf.zz9.tmp"]
+    other = conf.parent / ".unrelated.conf.abc123.tmp"
+    for path in [*stale, other]:
+        path.write_text("half a file")
+    check = adhoc({"path": str(conf), "networks": [a["Name"]]}, check=True)
+    assert all(p.exists() for p in stale)  # check mode removes nothing
+    assert "removed_temp_files" not in check
+    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    assert sorted(result["removed_temp_files"]) == sorted(str(p) for p in stale)
+    assert sorted(p.name for p in conf.parent.iterdir()) == [".unrelated.conf.abc123.tmp", "docker-connector.conf"]
+
+
+@pytest.mark.parametrize("path", ["", "{etc}/"])
+def test_a_path_that_names_no_file_fails_before_anything_is_made(networks, conf: Path, path: str) -> None:
+    a = networks.create("a")
+    result = adhoc({"path": path.format(etc=conf.parent), "networks": [a["Name"]]})
+    assert result["failed"] is True
+    assert "names no file: give the configuration file's full path" in result["msg"]
+    assert list(conf.parent.iterdir()) == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _docker
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError
 
 ROOT_SOCKET = "/var/run/docker.sock"
 
@@ -76,7 +77,7 @@ def test_default_context_falls_through_to_sockets(tmp_path: Path) -> None:
 def test_context_without_meta_fails_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / ".docker").mkdir()
     (tmp_path / ".docker" / "config.json").write_text('{"currentContext": "gone"}')
-    with pytest.raises(_docker.DockerEndpointError) as err:
+    with pytest.raises(DockerError) as err:
         resolve(tmp_path)
     assert "'gone'" in str(err.value)
     assert _docker.context_meta_path(str(tmp_path), "gone") in str(err.value)
@@ -85,7 +86,7 @@ def test_context_without_meta_fails_naming_the_file(tmp_path: Path) -> None:
 def test_unreadable_config_json_fails_naming_it(tmp_path: Path) -> None:
     (tmp_path / ".docker").mkdir()
     (tmp_path / ".docker" / "config.json").write_text("{not json")
-    with pytest.raises(_docker.DockerEndpointError, match=r"config\.json"):
+    with pytest.raises(DockerError, match=r"config\.json"):
         resolve(tmp_path)
 
 
@@ -114,7 +115,7 @@ def test_var_run_docker_sock_is_the_last_resort(tmp_path: Path) -> None:
 
 
 def test_nothing_found_names_every_endpoint_tried(tmp_path: Path) -> None:
-    with pytest.raises(_docker.DockerEndpointError) as err:
+    with pytest.raises(DockerError) as err:
         resolve(tmp_path)
     message = str(err.value)
     for relative in (".docker/run/docker.sock", ".colima/default/docker.sock", ".orbstack/run/docker.sock", ".rd/docker.sock"):
@@ -165,3 +166,25 @@ def test_bridge_networks_are_sorted_and_their_subnets_canonical() -> None:
     assert [n.name for n in found] == ["bridge", "kind", "none-yet"]
     assert found[1].subnets == ["172.18.0.0/16", "fc00:f853:ccd:e793::/64"]
     assert found[0].subnets == ["172.17.0.0/16"] and found[2].subnets == []
+
+
+def test_the_documented_socket_list_is_the_one_tried_in_the_same_order() -> None:
+    import re
+
+    import yaml
+    from ansible_collections.hostreach.kind.plugins.doc_fragments._docker import ModuleDocFragment
+
+    description = " ".join(yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["docker_host"]["description"])
+    documented = re.findall(r"C\(([^)]*docker\.sock)\)", description)
+    assert documented == [path for _name, path in _docker.KNOWN_SOCKETS]
+
+
+def test_the_documented_options_are_the_declared_ones() -> None:
+    import yaml
+    from ansible_collections.hostreach.kind.plugins.doc_fragments import _docker as docker_fragment
+    from ansible_collections.hostreach.kind.plugins.doc_fragments import _kube as kube_fragment
+    from ansible_collections.hostreach.kind.plugins.module_utils import _kube
+
+    for fragment, spec in ((docker_fragment, _docker.DOCKER_COMMON_ARGS), (kube_fragment, _kube.KUBE_COMMON_ARGS)):
+        options = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
+        assert {name: (o["type"], o.get("default")) for name, o in options.items()} == {name: (s["type"], s.get("default")) for name, s in spec.items()}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _kube
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError
 
 
 def write_kubeconfig(path: Path, server: str = "https://127.0.0.1:6443", contexts=("kind-kind",)) -> str:
@@ -49,9 +50,9 @@ def test_kubeconfig_list_keeps_the_files_that_exist(tmp_path: Path) -> None:
 
 
 def test_no_kubeconfig_says_where_it_looked(tmp_path: Path) -> None:
-    with pytest.raises(_kube.KubeError, match=rf"no kubeconfig found: looked at {tmp_path}/.kube/config \(the default location\)"):
+    with pytest.raises(KubeError, match=rf"no kubeconfig found: looked at {tmp_path}/.kube/config \(the default location\)"):
         _kube.find_kubeconfig(None, {}, home=str(tmp_path))
-    with pytest.raises(_kube.KubeError, match=r"looked at /nope/a, /nope/b \(\$KUBECONFIG\)"):
+    with pytest.raises(KubeError, match=r"looked at /nope/a, /nope/b \(\$KUBECONFIG\)"):
         _kube.find_kubeconfig(None, {"KUBECONFIG": "/nope/a:/nope/b"})
 
 
@@ -62,21 +63,21 @@ def test_context_is_the_option_else_kind_dash_cluster() -> None:
 
 def test_missing_context_lists_the_contexts(tmp_path: Path) -> None:
     path = write_kubeconfig(tmp_path / "config", contexts=("kind-kind", "kind-other"))
-    with pytest.raises(_kube.KubeError, match=r"has no context 'kind-dev' \(from cluster 'dev' .*Its contexts: kind-kind, kind-other"):
+    with pytest.raises(KubeError, match=r"has no context 'kind-dev' \(from cluster 'dev' .*Its contexts: kind-kind, kind-other"):
         _kube.connect(path, None, "dev")
-    with pytest.raises(_kube.KubeError, match=r"has no context 'nope' \(from the context option\)"):
+    with pytest.raises(KubeError, match=r"has no context 'nope' \(from the context option\)"):
         _kube.connect(path, "nope", "kind")
 
 
 def test_unreadable_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "config"
     path.write_text("this: [is not a kubeconfig")
-    with pytest.raises(_kube.KubeError, match=rf"cannot read kubeconfig {path}"):
+    with pytest.raises(KubeError, match=rf"cannot read kubeconfig {path}"):
         _kube.connect(str(path), None, "kind")
 
 
 def test_unreachable_api_names_the_server_url(tmp_path: Path) -> None:
     server = f"https://127.0.0.1:{closed_port()}"
     api = _kube.connect(write_kubeconfig(tmp_path / "config", server=server), None, "kind")
-    with pytest.raises(_kube.KubeError, match=rf"cannot reach the Kubernetes API server {server} \(context kind-kind\)"):
+    with pytest.raises(KubeError, match=rf"cannot reach the Kubernetes API server {server} \(context kind-kind\)"):
         api.list_services("default")

@@ -1,7 +1,7 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-
-"""Kubernetes connection options shared by the modules that talk to a cluster's API."""
+"""Kubernetes connection options shared by the modules that talk to a cluster's API. Private to the collection;
+the options are declared once, beside this text, in module_utils/_kube.py KUBE_COMMON_ARGS; a unit test keeps the two equal."""
 
 from __future__ import annotations
 

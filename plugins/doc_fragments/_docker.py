@@ -1,6 +1,7 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Docker connection options shared by the modules that talk to a Docker engine."""
+"""Docker connection options shared by the modules that talk to a Docker engine. Private to the collection;
+the options are declared once, beside this text, in module_utils/_docker.py DOCKER_COMMON_ARGS; a unit test keeps the two equal."""
 
 from __future__ import annotations
 

@@ -1,0 +1,79 @@
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one exception hierarchy, the SDK import guard, and how an exception becomes a failed result.
+
+Helpers raise; a module's ``main()`` catches ``HostreachError`` and hands ``failure(exc)`` to ``fail_json``,
+the only place a module fails. Each error says what was wrong and what to do, and whether anything was
+already written (``written``), so a failed task still reports ``changed`` truthfully.
+"""
+
+from __future__ import annotations
+
+import traceback
+import typing as t
+
+from ansible.module_utils.basic import missing_required_lib
+
+
+class HostreachError(Exception):
+    """A failure to report: ``msg`` for the user, ``written`` names what was already changed, ``details``
+    become extra result keys."""
+
+    def __init__(self, msg: str, written: t.Sequence[str] = (), exception: str | None = None, **details: t.Any) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.written = list(written)
+        self.exception = exception
+        self.details = details
+
+
+class InputError(HostreachError):
+    """An option's value cannot be used; nothing was asked of any engine or cluster."""
+
+
+class MissingLibrary(HostreachError):
+    """A Python SDK the module needs is not importable by the target's interpreter."""
+
+
+class ConfigFileError(HostreachError):
+    """The configuration file cannot be read, locked or written as asked."""
+
+
+class DockerError(HostreachError):
+    """The Docker engine could not be chosen, reached or asked."""
+
+
+class KubeError(HostreachError):
+    """The Kubernetes API could not be reached or refused a request."""
+
+
+class KubeConflict(KubeError):
+    """409 Conflict: the object changed since it was read (or already exists)."""
+
+
+class KubeNotFound(KubeError):
+    """404 Not Found."""
+
+
+class KubeForbidden(KubeError):
+    """403 Forbidden: RBAC does not allow the request."""
+
+
+class PlanError(HostreachError):
+    """The wanted state cannot be reached for an object; the message says why and what to do."""
+
+
+def require_library(name: str, import_error: str | None, reason: str | None = None) -> None:
+    """Raise MissingLibrary when ``import_error`` (the traceback of a guarded import) is set. Ansible's
+    missing_required_lib names the host and the interpreter, so the user knows which Python needs it."""
+    if import_error:
+        raise MissingLibrary(missing_required_lib(name, reason=reason), exception=import_error)
+
+
+def failure(exc: HostreachError) -> dict:
+    """The keyword arguments of fail_json for an error."""
+    result = dict(exc.details, msg=exc.msg, changed=bool(exc.written))
+    if exc.written:
+        result["written"] = exc.written
+    result["exception"] = exc.exception or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return result

@@ -1,0 +1,54 @@
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The URLs that open a Service from the host: node addresses, the scheme a port evidently speaks, and the URL
+text. Another scheme or another kind of address goes here. Pure: no I/O."""
+
+from __future__ import annotations
+
+import ipaddress
+
+_HTTP_APP_PROTOCOLS = {"http": "http", "https": "https", "kubernetes.io/h2c": "http", "kubernetes.io/ws": "http", "kubernetes.io/wss": "https"}
+
+_HTTP_NAMES = {"http": "http", "web": "http", "www": "http", "http2": "http", "h2c": "http", "http-alt": "http", "https": "https"}
+
+_HTTP_PORTS = {80: "http", 8000: "http", 8080: "http", 443: "https", 8443: "https"}
+
+
+def port_scheme(port: dict) -> str | None:
+    """'http' or 'https' when the port is evidently HTTP (appProtocol, then name, then number), else None."""
+    if port.get("protocol", "TCP") != "TCP":
+        return None
+    app = (port.get("appProtocol") or "").lower()
+    if app:
+        return _HTTP_APP_PROTOCOLS.get(app)
+    name = (port.get("name") or "").lower()
+    if name in _HTTP_NAMES:
+        return _HTTP_NAMES[name]
+    for prefix in ("https-", "http-"):
+        if name.startswith(prefix) or name.endswith("-" + prefix[:-1]):
+            return prefix[:-1]
+    return _HTTP_PORTS.get(port.get("port"))
+
+
+def url(ip: str, node_port: int, scheme: str | None) -> str:
+    host = f"[{ip}]" if ":" in ip else ip
+    address = f"{host}:{node_port}"
+    return f"{scheme}://{address}" if scheme else address
+
+
+def port_urls(port: dict, node_ips: list) -> list:
+    if not port.get("nodePort"):
+        return []
+    scheme = port_scheme(port)
+    return [url(ip, port["nodePort"], scheme) for ip in node_ips]
+
+
+def node_addresses(nodes: list) -> dict:
+    """Node name -> InternalIP, preferring IPv4 (docker-connector routes IPv4 only)."""
+    result = {}
+    for node in nodes:
+        ips = [a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"]
+        ips.sort(key=lambda ip: ipaddress.ip_address(ip).version)
+        if ips:
+            result[node["metadata"]["name"]] = ips[0]
+    return result
