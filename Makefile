@@ -68,9 +68,11 @@ demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with
 # Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options.
 bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml reruns on kind
 	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 --kind hostreach-bench $(BENCH_ARGS)
+	$(RUN) python benchmarks/conf_bench.py --sizes 1000,10000,100000 --reps 3
 
 bench-smoke: link k8s-build ## the benchmark at N=10, two rounds (CI); fails only on errors, never on ratios
 	$(RUN) python benchmarks/nodeport_bench.py --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
+	$(RUN) python benchmarks/conf_bench.py --sizes 1000 --reps 1
 
 build: ## installable tarball in .build/
 	$(RUN) ansible-galaxy collection build --force --output-path .build .

@@ -108,10 +108,11 @@ def render(lines: list) -> str:
 
 def routes(lines: list) -> list:
     """IPv4 subnets of the route lines, in file order, without repeats."""
-    seen: list = []
+    seen: dict = {}  # insertion-ordered: membership in constant time, file order kept
     for line in lines:
-        seen.extend(n for n in line.ipv4 if n not in seen)
-    return seen
+        for network in line.ipv4:
+            seen.setdefault(network, None)
+    return list(seen)
 
 
 def route_text(network: Network, exposed: bool) -> str:
@@ -140,6 +141,7 @@ def plan(
     as written; later duplicates of a subnet are dropped; glued lines are split into one line per
     IPv4 subnet with their IPv6 subnets reported in `skipped`.
     """
+    wanted_set = set(wanted)
     unwanted = set(unwanted)
     keep = None if keep is None else set(keep)
     newline = _newline(lines)
@@ -163,10 +165,9 @@ def plan(
             if network not in seen:
                 seen.add(network)
                 fresh.append(network)
-        gone = [n for n in fresh if goes(n)]
-        removed.extend(str(n) for n in gone)
-        kept = [n for n in fresh if n not in gone]
-        flag = expose if expose is not None and any(n in wanted for n in kept) else line.exposed
+        kept = [n for n in fresh if not goes(n)]
+        removed.extend(str(n) for n in fresh if goes(n))
+        flag = expose if expose is not None and any(n in wanted_set for n in kept) else line.exposed
         if not line.needs_repair and kept == line.ipv4 and flag == line.exposed:
             out.append(line)
             continue
