@@ -44,7 +44,16 @@ class DockerError(HostreachError):
 
 
 class KubeError(HostreachError):
-    """The Kubernetes API could not be reached or refused a request."""
+    """The Kubernetes API could not be reached or refused a request. ``summary`` is the message without the
+    object's name, so the same failure over many objects is told once (``summarize``)."""
+
+    def __init__(self, msg: str, summary: str | None = None, **kwargs: t.Any) -> None:
+        super().__init__(msg, **kwargs)
+        self.summary = summary or msg
+
+
+class KubeUnreachable(KubeError):
+    """No answer from the API server: the connection failed or broke, so a write may or may not have happened."""
 
 
 class KubeConflict(KubeError):
@@ -61,6 +70,35 @@ class KubeForbidden(KubeError):
 
 class PlanError(HostreachError):
     """The wanted state cannot be reached for an object; the message says why and what to do."""
+
+
+# How many names one grouped failure lists before it only counts the rest.
+LISTED_NAMES = 10
+
+
+def summarize(failures: list) -> str:
+    """One line per kind of failure over (object name, KubeError) pairs: the failure once, then the names it
+    hit (the first LISTED_NAMES, then the count of the rest). 300 Services refused by RBAC make one line."""
+    groups: dict = {}
+    for name, exc in failures:
+        groups.setdefault(getattr(exc, "summary", str(exc)), []).append((name, exc))
+    return "; ".join(f"{_told(summary, hits)} [{summarize_names([n for n, _e in hits])}]" for summary, hits in groups.items())
+
+
+def _told(summary: str, hits: list) -> str:
+    """A failure of one object in its own words; of several, the summary once and what the first one's answer
+    added to it (the API server's own words)."""
+    name, exc = hits[0]
+    if len(hits) == 1:
+        return str(exc)
+    rest = str(exc)[len(summary) :] if str(exc).startswith(summary) else ""
+    return f"{summary} (for {name}{rest})" if rest else summary
+
+
+def summarize_names(names: list) -> str:
+    """`3 Services: a/x, a/y, b/z`, naming at most LISTED_NAMES and counting the rest."""
+    shown = ", ".join(names[:LISTED_NAMES]) + (f" and {len(names) - LISTED_NAMES} more" if len(names) > LISTED_NAMES else "")
+    return f"{len(names)} Service{'s' if len(names) != 1 else ''}: {shown}"
 
 
 def require_library(name: str, import_error: str | None, reason: str | None = None) -> None:

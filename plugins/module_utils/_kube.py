@@ -1,12 +1,8 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Kubernetes SDK import guard, the shared connection options, kubeconfig and context resolution, and the
-few API calls the modules make, with every failure turned into a KubeError whose message says what to do.
-
-Resolution order: the ``kubeconfig`` option, then ``K8S_AUTH_KUBECONFIG`` (as kubernetes.core),
-then ``KUBECONFIG`` (a path list, as kubectl), then ``~/.kube/config``; the ``context`` option,
-else ``kind-<cluster>`` (the context ``kind create cluster`` writes). Documented once, in
-doc_fragments/_kube.py, beside KUBE_COMMON_ARGS here.
+"""The Kubernetes SDK import guard, the shared connection options, and the API calls the modules make, with
+every failure turned into a KubeError whose message says what to do. Which kubeconfig and context: _kubeconfig.
+The options are documented once, in doc_fragments/_kube.py, beside KUBE_COMMON_ARGS here.
 """
 
 from __future__ import annotations
@@ -15,7 +11,15 @@ import json
 import os
 import traceback
 
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeConflict, KubeError, KubeForbidden, KubeNotFound, require_library
+from ansible_collections.hostreach.kind.plugins.module_utils import _kubeconfig
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
+    KubeConflict,
+    KubeError,
+    KubeForbidden,
+    KubeNotFound,
+    KubeUnreachable,
+    require_library,
+)
 
 try:
     from kubernetes import client as k8s_client
@@ -42,67 +46,61 @@ CONNECT_RETRIES = 2
 # Requests kind_nodeport keeps in flight at once (one per Service); the connection pool holds as many.
 CONCURRENT_REQUESTS = 8
 JSON_PATCH = "application/json-patch+json"
+# Longest apiserver message passed on as it is.
+MESSAGE_LIMIT = 300
 
 
 def require_sdk() -> None:
     require_library("kubernetes", KUBERNETES_IMPORT_ERROR)
 
 
-def kubeconfig_candidates(kubeconfig: str | None, environ=None, home: str | None = None) -> tuple:
-    """(paths, where they came from) following the resolution order."""
-    environ = os.environ if environ is None else environ
-    if kubeconfig:
-        return [os.path.expanduser(kubeconfig)], "the kubeconfig option"
-    for variable in ("K8S_AUTH_KUBECONFIG", "KUBECONFIG"):
-        if environ.get(variable):
-            return [os.path.expanduser(p) for p in environ[variable].split(os.pathsep) if p], "$" + variable
-    home = home or os.path.expanduser("~")
-    return [os.path.join(home, ".kube", "config")], "the default location"
-
-
-def find_kubeconfig(kubeconfig: str | None, environ=None, home: str | None = None) -> str:
-    """The kubeconfig file(s) to load, joined by os.pathsep as the SDK's merger expects."""
-    paths, source = kubeconfig_candidates(kubeconfig, environ, home)
-    existing = [p for p in paths if os.path.isfile(p)]
-    if not existing:
-        raise KubeError(
-            f"no kubeconfig found: looked at {', '.join(paths)} ({source}). Create the cluster (kind create cluster --name <cluster>), "
-            "or point the kubeconfig option or $KUBECONFIG at an existing file."
-        )
-    return os.pathsep.join(existing)
-
-
-def context_name(context: str | None, cluster: str) -> str:
-    return context or f"kind-{cluster}"
-
-
 def connect(kubeconfig: str | None, context: str | None, cluster: str) -> KubeApi:
     """An API handle for the resolved kubeconfig and context; no request is made yet."""
-    path = find_kubeconfig(kubeconfig)
-    name = context_name(context, cluster)
-    try:
-        contexts, _active = k8s_config.list_kube_config_contexts(config_file=path)
-    except (k8s_config.ConfigException, OSError, ValueError, YAMLError) as exc:
-        raise KubeError(f"cannot read kubeconfig {path}: {exc}") from None
-    names = sorted(c["name"] for c in contexts or [])
-    if name not in names:
-        hint = "the context option" if context else f"cluster {cluster!r} (context kind-<cluster>); set cluster or context"
-        raise KubeError(f"kubeconfig {path} has no context {name!r} (from {hint}). Its contexts: {', '.join(names) or 'none'}")
+    paths = _kubeconfig.find_kubeconfig(kubeconfig)
+    name = _kubeconfig.choose_context(paths, context, cluster)
     configuration = k8s_client.Configuration()
     try:
-        k8s_config.load_kube_config(config_file=path, context=name, client_configuration=configuration, persist_config=False)
-    except (k8s_config.ConfigException, OSError, ValueError) as exc:
-        raise KubeError(f"cannot load context {name!r} from kubeconfig {path}: {exc}") from None
+        k8s_config.load_kube_config(config_file=os.pathsep.join(paths), context=name, client_configuration=configuration, persist_config=False)
+    except (k8s_config.ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+        raise KubeError(f"cannot load context {name!r} from kubeconfig {', '.join(paths)}: {exc}") from None
     configuration.retries = CONNECT_RETRIES
     configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, CONCURRENT_REQUESTS)
     return KubeApi(k8s_client.ApiClient(configuration), name)
 
 
 def _status_message(exc) -> str:
+    """The apiserver's own message, cut short: a 422 can carry the whole object."""
     try:
-        return json.loads(exc.body)["message"]
+        message = json.loads(exc.body)["message"]
     except (TypeError, ValueError, KeyError):
-        return f"{exc.status} {exc.reason}"
+        message = f"{exc.status} {exc.reason}"
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + f"... ({len(message)} characters)"
+
+
+def _api_error(exc, verb: str, resource: str, where: str, context: str, server: str) -> KubeError:
+    """The KubeError for an HTTP error answer, with a summary that leaves out the object's name."""
+    message = _status_message(exc)
+    if exc.status == 403:
+        summary = f"forbidden: the user of context {context} may not {verb} {resource}{where}. Grant it (RBAC) or use another context"
+        return KubeForbidden(f"{summary}. API server said: {message}", summary=summary)
+    if exc.status == 401:
+        return KubeError(f"unauthorized: the API server {server} rejected the credentials of context {context}: {message}")
+    error = {404: KubeNotFound, 409: KubeConflict}.get(exc.status, KubeError)
+    return error(f"{verb} {resource}{where} failed (HTTP {exc.status}): {message}", summary=f"{verb} {resource}{where} failed (HTTP {exc.status} {exc.reason})")
+
+
+def _decoded(data: bytes, verb: str, resource: str, where: str, server: str) -> dict:
+    """The JSON object an answer holds, or a KubeError saying the server is not speaking Kubernetes."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise KubeError(
+            f"the API server {server} answered {verb} {resource}{where} with {len(data)} bytes that are not a JSON object "
+            f"(starting {data[:60]!r}): is {server} a Kubernetes API server? Check the kubeconfig's server URL."
+        )
+    return body
 
 
 class KubeApi:
@@ -119,21 +117,20 @@ class KubeApi:
         try:
             response = method(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
-            message = _status_message(exc)
-            if exc.status == 403:
-                raise KubeForbidden(
-                    f"forbidden: the user of context {self.context} may not {verb} {resource}{where}. "
-                    f"Grant it (RBAC) or use another context. API server said: {message}"
-                ) from None
-            if exc.status == 401:
-                raise KubeError(f"unauthorized: the API server {self.server} rejected the credentials of context {self.context}: {message}") from None
-            error = {404: KubeNotFound, 409: KubeConflict}.get(exc.status, KubeError)
-            raise error(f"{verb} {resource}{where} failed (HTTP {exc.status}): {message}") from None
+            raise _api_error(exc, verb, resource, where, self.context, self.server) from None
         except Urllib3HTTPError as exc:
+            summary = f"cannot reach the Kubernetes API server {self.server} (context {self.context}). Is the cluster running (kind get clusters)?"
+            raise KubeUnreachable(f"{summary} {verb} {resource}{where}: {exc}", summary=summary) from None
+        return _decoded(response.data, verb, resource, where, self.server)
+
+    def _items(self, body: dict, resource: str) -> list:
+        """The objects of a LIST answer, each a mapping with metadata.name, or a KubeError saying what came instead."""
+        items = body.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance((i.get("metadata") or {}).get("name"), str) for i in items):
             raise KubeError(
-                f"cannot reach the Kubernetes API server {self.server} (context {self.context}): {exc}. Is the cluster running (kind get clusters)?"
-            ) from None
-        return json.loads(response.data)
+                f"the API server {self.server} answered a LIST of {resource} without a list of named objects in 'items': is it a Kubernetes API server?"
+            )
+        return items
 
     def list_services(self, namespace: str | None, label_selector: str | None = None) -> list:
         selector = {"label_selector": label_selector} if label_selector else {}
@@ -141,7 +138,7 @@ class KubeApi:
             body = self._call("list", "services", None, self.core.list_service_for_all_namespaces, **selector)
         else:
             body = self._call("list", "services", namespace, self.core.list_namespaced_service, namespace, **selector)
-        return body["items"]
+        return self._items(body, "services")
 
     def read_service(self, namespace: str, name: str) -> dict:
         return self._call("get", "services", namespace, self.core.read_namespaced_service, name, namespace)
@@ -164,4 +161,14 @@ class KubeApi:
         return parsed if isinstance(parsed, dict) else None
 
     def list_nodes(self) -> list:
-        return self._call("list", "nodes", None, self.core.list_node)["items"]
+        return self._items(self._call("list", "nodes", None, self.core.list_node), "nodes")
+
+    def namespace_exists(self, namespace: str) -> bool:
+        """Whether the namespace exists; True when this user may not ask (nothing to say then)."""
+        try:
+            self._call("get", "namespaces", None, self.core.read_namespace, namespace)
+        except KubeNotFound:
+            return False
+        except KubeForbidden:
+            return True
+        return True

@@ -34,6 +34,8 @@ from ansible_collections.hostreach.kind.plugins.module_utils._service_view impor
     spec_of,
 )
 
+# What the annotation may record, and the values each field may take.
+RECORD_FIELDS = {"type": ("ClusterIP", "NodePort", "LoadBalancer"), "externalTrafficPolicy": ("Cluster", "Local")}
 _ANNOTATION_PATH = "/metadata/annotations/" + ANNOTATION.replace("~", "~0").replace("/", "~1")
 
 
@@ -140,19 +142,45 @@ def plan_present(service: dict, node_ports: dict | None = None) -> Plan:
     return _finish(service, after, ops)
 
 
+def record_problem(record: t.Any) -> str | None:
+    """What keeps a parsed annotation value from being one kind_nodeport wrote, or None."""
+    if not isinstance(record, dict):
+        return "it is not a JSON object"
+    unknown = sorted(set(record) - set(RECORD_FIELDS))
+    if unknown:
+        return f"it has fields kind_nodeport never writes: {', '.join(unknown)}"
+    for field_name, allowed in RECORD_FIELDS.items():
+        if (field_name == "type" or field_name in record) and record.get(field_name) not in allowed:
+            return f"{field_name} is {record.get(field_name)!r}, not one of {', '.join(allowed)}"
+    return None
+
+
+def parse_record(service: dict, text: str) -> dict:
+    """The restore record of the annotation, checked before anything is planned from it."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    problem = record_problem(record) if record is not None else "it is not JSON"
+    if problem:
+        name, namespace = service["metadata"]["name"], service["metadata"]["namespace"]
+        raise PlanError(
+            f"{key_of(service)}: the {ANNOTATION} annotation holds {text[:100]!r}, which is not what kind_nodeport writes ({problem}). "
+            f"Set it to what the Service was before it was exposed (kubectl annotate service {name} -n {namespace} --overwrite "
+            f'\'{ANNOTATION}={{"type":"ClusterIP"}}\'), or remove it to keep the Service as it is now '
+            f"(kubectl annotate service {name} -n {namespace} {ANNOTATION}-)"
+        )
+    return record
+
+
 def plan_absent(service: dict) -> Plan:
     """Undo plan_present: the recorded type and fields back, nodePorts and the annotation gone.
     A Service without the annotation is never touched."""
     record_text = annotations_of(service).get(ANNOTATION)
     if record_text is None:
         return _finish(service, service, [], f"not exposed by kind_nodeport (no {ANNOTATION} annotation); left alone")
-    try:
-        record = json.loads(record_text)
-        original_type = record["type"]
-    except (ValueError, TypeError, KeyError):
-        raise PlanError(
-            f"{key_of(service)}: the {ANNOTATION} annotation is not what kind_nodeport writes: {record_text!r}. Fix or remove it by hand."
-        ) from None
+    record = parse_record(service, record_text)
+    original_type = record["type"]
     spec = spec_of(service)
     current_type = spec.get("type", "ClusterIP")
     if current_type not in ("NodePort", original_type):
@@ -210,3 +238,18 @@ def plan_selection(listed: dict, selected: list, state: str, cluster_configurati
     if errors:
         raise PlanError("; ".join(errors))
     return plans
+
+
+def reached(plan_: Plan, service: dict) -> bool:
+    """Whether the Service as read is what the plan wanted: the same view, except that a nodePort the plan left to
+    the apiserver (None) may now hold the number it allocated."""
+    now = service_view(service)
+    wanted = plan_.after
+    if (now["type"], now["managed"], len(now["ports"])) != (wanted["type"], wanted["managed"], len(wanted["ports"])):
+        return False
+    for have, want in zip(now["ports"], wanted["ports"]):  # noqa: B905 (lengths checked above; strict= needs Python 3.10 on the target)
+        if want["node_port"] is None:
+            have = dict(have, node_port=None)
+        if have != want:
+            return False
+    return True

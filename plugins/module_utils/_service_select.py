@@ -75,3 +75,13 @@ def conflicting_entries(services: list) -> list:
                 f"({services[earlier].get('node_ports') or {}} and {entry.get('node_ports') or {}}); list it once"
             )
     return problems
+
+
+def empty_namespaces(listed: dict, services: list, namespaces: list, label_selector: str | None) -> list:
+    """The namespaces asked for whose LIST came back empty: only for those can it be that they do not exist."""
+    asked = [(s["namespace"], None) for s in services] + [(ns, label_selector or None) for ns in namespaces]
+    empty: list = []
+    for namespace, selector in asked:
+        if not listed_in(listed, namespace, selector) and namespace not in empty:
+            empty.append(namespace)
+    return empty

@@ -30,7 +30,8 @@ description:
   - Writes are JSON patches that carry the resourceVersion that was read. When a Service changed in between
     (HTTP 409 Conflict) the module reads it again and plans again, up to three times.
   - "API requests: one LIST of Services per namespace, or instead a single cluster-wide LIST when
-    O(services[].node_ports) is used (needed to see which nodePorts are taken); one GET of
+    O(services[].node_ports) is used (needed to see which nodePorts are taken); one GET of the namespace
+    when its LIST came back empty (a namespace that does not exist fails the task); one GET of
     C(kube-system/kubeadm-config) when a fixed nodePort is not in place yet; one LIST of Nodes with
     O(state=present); and two PATCH requests (dry run, then the write) per Service that changes. A run that
     changes nothing makes two requests for one namespace with O(state=present) (the Services LIST and the Nodes
@@ -255,8 +256,11 @@ from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
     KubeConflict,
     KubeError,
     KubeForbidden,
+    KubeUnreachable,
     PlanError,
     failure,
+    summarize,
+    summarize_names,
 )
 from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe
 from ansible_collections.hostreach.kind.plugins.module_utils._service_report import service_report
@@ -301,9 +305,17 @@ def check_names(params: dict) -> None:
 
 
 def gather_services(api: _kube.KubeApi, params: dict) -> dict:
-    """One LIST per scope (namespace and selector, or cluster-wide), keyed by scope."""
-    scopes = _service_select.list_scopes(params["services"] or [], params["namespaces"] or [], params["label_selector"])
-    return {scope: api.list_services(*scope) for scope in scopes}
+    """One LIST per scope (namespace and selector, or cluster-wide), keyed by scope. A namespace whose LIST came
+    back empty is looked up (one GET): one that does not exist fails the task instead of succeeding silently."""
+    services, namespaces, selector = params["services"] or [], params["namespaces"] or [], params["label_selector"]
+    listed = {scope: api.list_services(*scope) for scope in _service_select.list_scopes(services, namespaces, selector)}
+    missing = [ns for ns in _service_select.empty_namespaces(listed, services, namespaces, selector) if not api.namespace_exists(ns)]
+    if missing:
+        raise InputError(
+            f"namespace{'s' if len(missing) > 1 else ''} {', '.join(missing)} of the cluster of context {api.context} "
+            f"do{'' if len(missing) > 1 else 'es'} not exist (kubectl get namespaces lists those that do); nothing was changed"
+        )
+    return listed
 
 
 def gather_nodes(api: _kube.KubeApi) -> tuple:
@@ -328,7 +340,26 @@ def send(api: _kube.KubeApi, plan, service: dict, node_ports: dict, state: str, 
         except KubeConflict:
             service = api.read_service(plan.namespace, plan.name)
             plan = _nodeport_plan.plan(service, state, node_ports)
+        except KubeUnreachable as exc:
+            if dry_run:
+                raise
+            return plan, confirm_write(api, plan, exc)
     raise KubeError(f"{plan.key} kept changing while it was being patched ({MAX_ATTEMPTS} conflicts in a row); run again")
+
+
+def confirm_write(api: _kube.KubeApi, plan, lost: KubeUnreachable) -> dict:
+    """The connection broke during a write, so it may have gone through: read the Service again and report what
+    the server says. Written: the Service as it is; not written: the original error; no answer: uncertain."""
+    try:
+        service = api.read_service(plan.namespace, plan.name)
+    except KubeUnreachable:
+        raise KubeUnreachable(
+            f"{lost.msg}; whether the write went through is unknown (the Service could not be read again): run again",
+            summary=f"{lost.summary} Whether these writes went through is unknown: run again",
+        ) from None
+    if _nodeport_plan.reached(plan, service):
+        return service
+    raise lost
 
 
 def apply(api: _kube.KubeApi, plans: list, state: str, dry_run: bool) -> list:
@@ -340,16 +371,16 @@ def apply(api: _kube.KubeApi, plans: list, state: str, dry_run: bool) -> list:
         try:
             return send(api, plan, service, node_ports, state, dry_run), None
         except (KubeError, PlanError) as exc:
-            return None, f"{plan.key}: {exc}"
+            return None, (plan.key, exc)
 
     with ThreadPoolExecutor(max_workers=_kube.CONCURRENT_REQUESTS) as pool:
         outcomes = list(pool.map(attempt, plans))
-    results = [result for result, _error in outcomes if result]
-    errors = [error for _result, error in outcomes if error]
-    if errors:
+    results = [result for result, _failure in outcomes if result]
+    failures = [failure for _result, failure in outcomes if failure]
+    if failures:
         written = [plan.key for plan, _service in results if plan.changed and not dry_run]
-        done = f"already changed: {', '.join(written)}" if written else "nothing was changed"
-        raise KubeError(f"{'; '.join(errors)} ({done})", written=written)
+        done = f"already changed: {summarize_names(written)}" if written else "nothing was changed"
+        raise KubeError(f"{summarize(failures)} ({done})", written=written)
     return results
 
 

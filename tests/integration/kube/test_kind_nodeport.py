@@ -451,7 +451,8 @@ def test_no_op_run_makes_one_list_per_namespace_and_one_node_list(kube: Kube, ti
 
     absent_noop = in_process(kube.args(namespaces=[ns], label_selector="app=none", state="absent"))
     assert absent_noop["changed"] is False
-    assert in_process.requests == [("GET", f"api/v1/namespaces/{ns}/services?labelSelector=app%3Dnone")]
+    # the LIST came back empty: one GET says whether the namespace exists at all
+    assert in_process.requests == [("GET", f"api/v1/namespaces/{ns}/services?labelSelector=app%3Dnone"), ("GET", f"api/v1/namespaces/{ns}")]
 
 
 def test_writes_only_for_services_that_change(kube: Kube, tier1_namespace: str, in_process) -> None:

@@ -150,6 +150,29 @@ def test_absent_refuses_an_annotation_it_did_not_write() -> None:
         _nodeport_plan.plan_absent(svc)
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"type":5}', "type is 5, not one of ClusterIP, NodePort, LoadBalancer"),
+        ('{"type":"ExternalName"}', "type is 'ExternalName', not one of ClusterIP, NodePort, LoadBalancer"),
+        ("{}", "type is None, not one of"),
+        ('{"type":"ClusterIP","externalTrafficPolicy":"Everywhere"}', "externalTrafficPolicy is 'Everywhere', not one of Cluster, Local"),
+        ('{"type":"ClusterIP","spec":{"x":1}}', "it has fields kind_nodeport never writes: spec"),
+        ("[1]", "it is not a JSON object"),
+        ("{not json", "it is not JSON"),
+    ],
+)
+def test_absent_validates_the_record_and_says_how_to_fix_it(text: str, problem: str) -> None:
+    svc = service("web", "shop", type="NodePort")
+    svc["metadata"]["annotations"] = {ANNOTATION: text}
+    with pytest.raises(PlanError) as error:
+        _nodeport_plan.plan_absent(svc)
+    message = str(error.value)
+    assert message.startswith(f"shop/web: the {ANNOTATION} annotation holds {text!r}, which is not what kind_nodeport writes ({problem}")
+    assert f"kubectl annotate service web -n shop {ANNOTATION}-" in message
+    assert len(message) < 600  # never the whole Service
+
+
 port_strategy = st.builds(
     lambda name, port, protocol, app: {k: v for k, v in {"name": name, "port": port, "protocol": protocol, "appProtocol": app}.items() if v is not None},
     st.none() | st.from_regex(r"[a-z]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True),
@@ -175,3 +198,13 @@ def test_present_then_absent_is_the_identity_for_any_clusterip_service(ports: li
     restored["metadata"]["annotations"] = restored["metadata"]["annotations"] or None
     original["metadata"]["annotations"] = original["metadata"].get("annotations") or None
     assert restored == original
+
+
+def test_reached_accepts_the_allocated_node_ports_and_nothing_else() -> None:
+    svc = service()
+    plan = _nodeport_plan.plan_present(svc)
+    assert _nodeport_plan.reached(plan, write(svc, plan))  # the stand-in allocated 30000
+    assert not _nodeport_plan.reached(plan, svc)  # the write did not happen
+    fixed = _nodeport_plan.plan_present(svc, {"http": 30080})
+    assert _nodeport_plan.reached(fixed, write(svc, fixed))
+    assert not _nodeport_plan.reached(fixed, write(svc, plan))  # another nodePort than the one asked for
