@@ -109,6 +109,7 @@ class KubeApi:
 
     def __init__(self, api_client, context: str) -> None:
         self.core = k8s_client.CoreV1Api(api_client)
+        self.discovery = k8s_client.DiscoveryV1Api(api_client)
         self.context = context
         self.server = api_client.configuration.host
 
@@ -162,6 +163,13 @@ class KubeApi:
 
     def list_nodes(self) -> list:
         return self._items(self._call("list", "nodes", None, self.core.list_node), "nodes")
+
+    def list_endpoint_slices(self, namespace: str | None) -> list:
+        if namespace is None:
+            body = self._call("list", "endpointslices", None, self.discovery.list_endpoint_slice_for_all_namespaces)
+        else:
+            body = self._call("list", "endpointslices", namespace, self.discovery.list_namespaced_endpoint_slice, namespace)
+        return self._items(body, "endpointslices")
 
     def namespace_exists(self, namespace: str) -> bool:
         """Whether the namespace exists; True when this user may not ask (nothing to say then)."""

@@ -1,18 +1,32 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reachability of a URL from the host the module runs on: a TCP connect, and for http(s) URLs an
-HTTP GET. Short timeouts; never raises, the result says what happened."""
+"""Reachability of URLs from the host the module runs on: a TCP connect, and for http(s) URLs an HTTP GET,
+each result with a diagnosis from _diagnosis. Many URLs are probed at once (a bounded pool); the URLs that
+may still be opening (a nodePort kube-proxy opens a moment after the change) share one deadline. Short
+timeouts; never raises, the result says what happened."""
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import time
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
+
+from ansible_collections.hostreach.kind.plugins.module_utils import _diagnosis
 
 CONNECT_TIMEOUT = 2.0
 HTTP_TIMEOUT = 3.0
 SETTLE_INTERVAL = 0.5
+WORKERS = 32
+_NO_ROUTE = (errno.EHOSTUNREACH, errno.ENETUNREACH)
+
+
+class Target(t.NamedTuple):
+    url: str
+    wait: bool  # may refuse until the shared deadline (a nodePort opened by this run)
 
 
 def split_url(url: str) -> tuple:
@@ -23,7 +37,7 @@ def split_url(url: str) -> tuple:
     return scheme or None, host.strip("[]"), int(port)
 
 
-def _unverified():
+def _unverified() -> ssl.SSLContext:
     """Reachability is the question, not identity: dev clusters serve self-signed certificates."""
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -31,44 +45,65 @@ def _unverified():
     return context
 
 
-def _connect(host: str, port: int, timeout: float, settle: float) -> str | None:
-    """None once a TCP connection opens, else the last error. A refused connection is retried for
-    ``settle`` seconds: kube-proxy opens a new nodePort a moment after the Service changes."""
-    deadline = time.monotonic() + settle
+def _connect(host: str, port: int, timeout: float, deadline: float | None) -> tuple:
+    """(diagnosis, error) of a TCP connect: (REACHABLE, None) once it opens. A refused connection is tried again
+    until ``deadline`` (time.monotonic()) when one is given."""
     while True:
         try:
             socket.create_connection((host, port), timeout=timeout).close()
-            return None
+            return _diagnosis.REACHABLE, None
         except ConnectionRefusedError as exc:
-            if time.monotonic() >= deadline:
-                return str(exc)
+            if deadline is None or time.monotonic() >= deadline:
+                return _diagnosis.REFUSED, str(exc)
             time.sleep(SETTLE_INTERVAL)
+        except (socket.timeout, TimeoutError) as exc:  # noqa: UP041 (one class only from Python 3.10 on; a Mac may run 3.9)
+            return _diagnosis.TIMED_OUT, str(exc) or "timed out"
         except OSError as exc:
-            return str(exc)
+            return (_diagnosis.NO_ROUTE if exc.errno in _NO_ROUTE else _diagnosis.CONNECT_FAILED), str(exc)
 
 
-def probe(url: str, connect_timeout: float = CONNECT_TIMEOUT, http_timeout: float = HTTP_TIMEOUT, settle: float = 0.0) -> dict:
-    """{url, reachable, status (HTTP status or None), error (or None)}. An HTTP URL is reachable when
-    any HTTP response comes back (a 404 still proves the path works); others when TCP connects."""
-    scheme, host, port = split_url(url)
-    result = {"url": url, "reachable": False, "status": None, "error": None}
-    error = _connect(host, port, connect_timeout, settle)
-    if error is not None:
-        result["error"] = f"TCP connect to {host}:{port} failed: {error}"
-        return result
-    if scheme is None:
-        result["reachable"] = True
-        return result
-    if scheme == "https":
-        connection = HTTPSConnection(host, port, timeout=http_timeout, context=_unverified())
-    else:
-        connection = HTTPConnection(host, port, timeout=http_timeout)
+def _http_get(url: str, scheme: str, host: str, port: int, timeout: float) -> tuple:
+    """(diagnosis, HTTP status, error) of a GET /."""
+    connection = HTTPSConnection(host, port, timeout=timeout, context=_unverified()) if scheme == "https" else HTTPConnection(host, port, timeout=timeout)
     try:
         connection.request("GET", "/", headers={"User-Agent": "hostreach.kind probe"})
-        result["status"] = connection.getresponse().status
-        result["reachable"] = True
+        return _diagnosis.REACHABLE, connection.getresponse().status, None
+    except ssl.SSLError as exc:
+        return _diagnosis.TLS_FAILURE, None, f"TLS handshake with {host}:{port} failed: {exc}"
     except (OSError, HTTPException) as exc:
-        result["error"] = f"HTTP GET {url} failed: {exc or type(exc).__name__}"
+        return _diagnosis.HTTP_ERROR, None, f"HTTP GET {url} failed: {exc or type(exc).__name__}"
     finally:
         connection.close()
-    return result
+
+
+def probe(url: str, connect_timeout: float = CONNECT_TIMEOUT, http_timeout: float = HTTP_TIMEOUT, settle: float = 0.0, deadline: float | None = None) -> dict:
+    """{url, reachable, status (HTTP status or None), error (or None), diagnosis, waited (seconds spent waiting for
+    a refused port to open)}. An HTTP URL is reachable when any HTTP response comes back (a 404 still proves the
+    path works); others when TCP connects. A refused port is tried again for ``settle`` seconds, or until
+    ``deadline``."""
+    started = time.monotonic()
+    if deadline is None and settle:
+        deadline = started + settle
+    scheme, host, port = split_url(url)
+    diagnosis, error = _connect(host, port, connect_timeout, deadline)
+    waited = round(time.monotonic() - started, 1) if diagnosis in (_diagnosis.REACHABLE, _diagnosis.REFUSED) and deadline else 0.0
+    status = None
+    if diagnosis != _diagnosis.REACHABLE:
+        error = f"TCP connect to {host}:{port} failed: {error}"
+    elif scheme is not None:
+        diagnosis, status, error = _http_get(url, scheme, host, port, http_timeout)
+    return {"url": url, "reachable": diagnosis == _diagnosis.REACHABLE, "status": status, "error": error, "diagnosis": diagnosis, "waited": waited}
+
+
+def probe_all(targets: list, settle: float) -> list:
+    """Probe every target at once (WORKERS at a time); those that may wait share one deadline, ``settle`` seconds
+    from now. Results in the order of ``targets``."""
+    if not targets:
+        return []
+    deadline = time.monotonic() + settle
+
+    def one(target: Target) -> dict:
+        return probe(target.url, deadline=deadline if target.wait and settle else None)
+
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(targets))) as pool:
+        return list(pool.map(one, targets))

@@ -1,20 +1,26 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What kind_nodeport returns per Service. Pure: no I/O."""
+"""What kind_nodeport returns per Service, and which of its URLs to probe how. Pure: no I/O."""
 
 from __future__ import annotations
 
+from ansible_collections.hostreach.kind.plugins.module_utils import _diagnosis, _endpoints, _urls
 from ansible_collections.hostreach.kind.plugins.module_utils._nodeport_plan import Plan
+from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import port_view, spec_of
-from ansible_collections.hostreach.kind.plugins.module_utils._urls import port_urls
 
 
-def service_report(service: dict, plan_: Plan, node_ips: list) -> dict:
-    """The per-Service return value, from the Service as it is after the run."""
+def service_report(service: dict, plan_: Plan, node_ips: list, counts: dict | None = None) -> dict:
+    """The per-Service return value, from the Service as it is after the run. With ``counts`` (from
+    _endpoints.readiness) every port and the Service say how many endpoints are ready."""
+    ingress = _urls.ingress_addresses(service)
     ports = []
     for port in spec_of(service).get("ports") or []:
-        ports.append(dict(port_view(port), app_protocol=port.get("appProtocol"), urls=port_urls(port, node_ips)))
-    return {
+        report = dict(port_view(port), app_protocol=port.get("appProtocol"), urls=_urls.port_urls(port, node_ips) + _urls.ingress_urls(port, ingress))
+        if counts is not None:
+            report["endpoints"] = _endpoints.port_endpoints(counts, plan_.namespace, plan_.name, port)
+        ports.append(report)
+    result = {
         "namespace": plan_.namespace,
         "name": plan_.name,
         "type_before": plan_.before["type"],
@@ -23,4 +29,41 @@ def service_report(service: dict, plan_: Plan, node_ips: list) -> dict:
         "urls": [u for p in ports for u in p["urls"]],
         "changed": plan_.changed,
         "skip_reason": plan_.skip_reason,
+    }
+    if counts is not None:
+        result["endpoints"] = {
+            "ready": sum(p["endpoints"]["ready"] for p in ports),
+            "not_ready": sum(p["endpoints"]["not_ready"] for p in ports),
+            "selector": _endpoints.selector_text(service),
+        }
+    return result
+
+
+def probe_targets(reports: list, wait: bool) -> tuple:
+    """(Targets to probe, results decided without probing). A port without a ready endpoint is not probed: its
+    URLs are reported `no ready endpoints` with a hint. With ``wait``, the URLs of changed Services may refuse
+    until the shared deadline (kube-proxy opens a new nodePort a moment later)."""
+    targets, decided = [], {}
+    for report in reports:
+        for port in report["ports"]:
+            endpoints = port.get("endpoints")
+            for address in port["urls"]:
+                if endpoints is not None and not endpoints["ready"]:
+                    hint = _diagnosis.no_endpoints_hint(report["namespace"], report["endpoints"]["selector"], endpoints["not_ready"])
+                    decided[address] = _unprobed(address, hint, endpoints)
+                else:
+                    targets.append(Target(address, wait and report["changed"]))
+    return targets, decided
+
+
+def _unprobed(address: str, hint: str, endpoints: dict) -> dict:
+    return {
+        "url": address,
+        "reachable": False,
+        "status": None,
+        "error": None,
+        "diagnosis": _diagnosis.NO_READY_ENDPOINTS,
+        "hint": hint,
+        "waited": 0.0,
+        "endpoints": endpoints,
     }

@@ -43,6 +43,20 @@ def port_urls(port: dict, node_ips: list) -> list:
     return [url(ip, port["nodePort"], scheme) for ip in node_ips]
 
 
+def ingress_addresses(service: dict) -> list:
+    """The addresses a LoadBalancer Service's status gives (cloud-provider-kind and MetalLB set an IP on kind's network)."""
+    if (service.get("spec") or {}).get("type") != "LoadBalancer":
+        return []
+    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
+
+
+def ingress_urls(port: dict, addresses: list) -> list:
+    """A LoadBalancer answers on the Service port itself, not on the nodePort."""
+    scheme = port_scheme(port)
+    return [url(address, port["port"], scheme) for address in addresses if port.get("port")]
+
+
 def node_addresses(nodes: list) -> dict:
     """Node name -> InternalIP, preferring IPv4 (docker-connector routes IPv4 only)."""
     result = {}

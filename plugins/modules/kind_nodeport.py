@@ -17,7 +17,9 @@ description:
     recorded in the annotation C(hostreach.kind/original). O(state=absent) puts back exactly that, drops the
     nodePorts and the annotation, and keeps every other field as it is. Services without the annotation are
     never touched by O(state=absent).
-  - Services that are already C(NodePort) or C(LoadBalancer) are left alone and reported with their nodePorts.
+  - Services that are already C(NodePort) or C(LoadBalancer) are left alone and reported with their nodePorts. A
+    C(LoadBalancer) Service whose status has an ingress address (cloud-provider-kind and MetalLB give one on kind's
+    network) also gets C(http://<ingress address>:<port>) URLs.
   - Headless Services (C(clusterIP=None)) and C(ExternalName) Services are skipped, with the reason in
     RV(services[].skip_reason).
   - Every port of a multi-port Service is kept, including the same port on TCP and UDP.
@@ -35,8 +37,9 @@ description:
     C(kube-system/kubeadm-config) when a fixed nodePort is not in place yet; one LIST of Nodes with
     O(state=present); and two PATCH requests (dry run, then the write) per Service that changes. A run that
     changes nothing makes two requests for one namespace with O(state=present) (the Services LIST and the Nodes
-    LIST), and one with O(state=absent). The PATCH requests go out up to eight at a time, each Service on its
-    own; the dry runs all finish before the first write."
+    LIST), and one with O(state=absent). O(probe=true) adds one LIST of EndpointSlices per namespace. The
+    PATCH requests go out up to eight at a time, each Service on its own; the dry runs all finish before the
+    first write."
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
@@ -96,9 +99,15 @@ options:
   probe:
     description:
       - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
-        URLs, with timeouts of a few seconds) and report the result in RV(probes).
-      - kube-proxy opens a new nodePort a moment after the change, so the URLs of a Service changed in this run
-        may refuse connections for up to 10 seconds before they count as unreachable.
+        URLs, with timeouts of a few seconds) and report the result in RV(probes), with a RV(probes[].diagnosis)
+        and a RV(probes[].hint).
+      - First one LIST of EndpointSlices per namespace (one cluster-wide LIST when the Services were listed so) tells
+        how many endpoints are ready behind each port. A port without a ready endpoint is not probed; its URLs are
+        reported V(no ready endpoints), with the count of endpoints that are not ready, or the selector that matches
+        no pod, and are never waited for.
+      - The other URLs are probed at once (up to 32 at a time). kube-proxy opens a new nodePort a moment after the
+        change, so the URLs of a Service changed in this run may refuse connections until one shared deadline
+        10 seconds after the probes start; RV(probes[].waited) says how long each URL was waited for.
       - An unreachable URL does not fail the task.
     type: bool
     default: false
@@ -207,8 +216,14 @@ services:
           app_protocol: null
           node_port: 30080
           urls: [http://172.18.0.2:30080]
+    endpoints:
+      description:
+        - With O(probe=true), the C(ready) and C(not_ready) endpoints of all its ports (from its EndpointSlices), and its
+          C(selector) (V(null) for a Service without one). Each port in RV(services[].ports) has its own C(endpoints).
+      type: dict
+      sample: {ready: 1, not_ready: 0, selector: app=web}
     urls:
-      description: The URLs of all its ports, one per port and node.
+      description: The URLs of all its ports, one per port and node, and one per port and load balancer ingress address.
       type: list
       elements: str
       sample: [http://172.18.0.2:30080]
@@ -234,8 +249,17 @@ urls:
   sample: [http://172.18.0.2:30080, 172.18.0.2:31053]
 probes:
   description:
-    - With O(probe=true), per URL whether it answered from the host the module ran on; C(status) is the HTTP status
-      for HTTP URLs (any status counts as reachable), C(error) says what failed.
+    - With O(probe=true), per URL whether it answered from the host the module ran on, and why not.
+    - C(status) is the HTTP status for HTTP URLs (any status counts as reachable), C(error) says what failed.
+    - C(diagnosis) is one of V(reachable) (TCP connected, and for an HTTP URL some HTTP answer came), V(no ready endpoints)
+      (no pod is ready behind the port, so the network is not the problem; not probed), V(refused) (the address answered,
+      nothing listens on the port), V(timed out) (no answer at all, packets are dropped on the way), V(no route to host)
+      (this host has no route to the address), V(TLS failure) (TCP connected, the TLS handshake failed), V(HTTP error)
+      (TCP connected, no HTTP answer came) or V(connect failed) (another socket error, in C(error)).
+    - C(hint) is one line saying what to look at (empty when reachable). A timeout on a Mac points at docker-connector's
+      routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at the pods and their selector.
+    - C(waited) is how many seconds the URL was waited for (V(0) unless its Service changed in this run).
+    - C(endpoints) (only with V(no ready endpoints)) has the C(ready) and C(not_ready) counts of the port.
   returned: when O(probe=true)
   type: list
   elements: dict
@@ -244,12 +268,34 @@ probes:
       reachable: true
       status: 200
       error: null
+      diagnosis: reachable
+      hint: ""
+      waited: 0.5
+    - url: http://172.18.0.2:31234
+      reachable: false
+      status: null
+      error: null
+      diagnosis: no ready endpoints
+      hint: "no pod matches the selector app=api (kubectl get pods -n default -l app=api): scaled to zero, or the labels differ"
+      waited: 0.0
+      endpoints: {ready: 0, not_ready: 0}
 """
 
+import platform
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _k8s_names, _kube, _nodeport_plan, _service_select, _urls
+from ansible_collections.hostreach.kind.plugins.module_utils import (
+    _diagnosis,
+    _endpoints,
+    _k8s_names,
+    _kube,
+    _nodeport_plan,
+    _probe,
+    _service_report,
+    _service_select,
+    _urls,
+)
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
     HostreachError,
     InputError,
@@ -262,12 +308,10 @@ from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
     summarize,
     summarize_names,
 )
-from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe
-from ansible_collections.hostreach.kind.plugins.module_utils._service_report import service_report
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import service_view
 
 MAX_ATTEMPTS = 3
-PROBE_SETTLE = 10.0  # seconds a just-changed Service's URL may refuse connections before it counts as unreachable
+PROBE_SETTLE = 10.0  # seconds, one deadline for every URL of a just-changed Service, which may refuse until kube-proxy opens it
 
 
 def argument_spec() -> dict:
@@ -324,6 +368,17 @@ def gather_nodes(api: _kube.KubeApi) -> tuple:
         return _urls.node_addresses(api.list_nodes()), []
     except KubeForbidden as exc:
         return {}, [f"no node IPs and no URLs: {exc}"]
+
+
+def gather_readiness(api: _kube.KubeApi, listed: dict, results: list) -> tuple:
+    """(endpoint counts per Service port from EndpointSlices, warnings): one LIST per namespace of the selected
+    Services, or one cluster-wide LIST when the Services were listed cluster-wide. None when it may not be read."""
+    namespaces = sorted({plan.namespace for plan, _service in results})
+    scopes = [None] if (None, None) in listed else namespaces
+    try:
+        return _endpoints.readiness([s for scope in scopes for s in api.list_endpoint_slices(scope)]), []
+    except KubeForbidden as exc:
+        return None, [f"probing without knowing which Services have ready endpoints: {exc}"]
 
 
 # Apply
@@ -396,9 +451,22 @@ def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
 # Report
 
 
-def report(module: AnsibleModule, results: list, nodes: dict) -> dict:
+def probes(reports: list, nodes: dict, check_mode: bool) -> list:
+    """Every URL's probe result with a diagnosis and a hint, in the order of the reports. Ports without a ready
+    endpoint are not probed; the URLs of Services changed in this run share one PROBE_SETTLE deadline."""
+    targets, decided = _service_report.probe_targets(reports, wait=not check_mode)
+    probed = {r["url"]: r for r in _probe.probe_all(targets, PROBE_SETTLE)}
+    on_mac = platform.system() == "Darwin"
+    node_ips = set(nodes.values())
+    for result in probed.values():
+        via = "node port" if _probe.split_url(result["url"])[1] in node_ips else "load balancer"
+        result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, on_mac)
+    return [decided.get(u) or probed[u] for r in reports for u in r["urls"]]
+
+
+def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | None) -> dict:
     ips = [nodes[name] for name in sorted(nodes)]
-    reports = [service_report(service, plan, ips) for plan, service in results]
+    reports = [_service_report.service_report(service, plan, ips, counts) for plan, service in results]
     result = {
         "changed": any(plan.changed for plan, _service in results),
         "services": reports,
@@ -412,7 +480,7 @@ def report(module: AnsibleModule, results: list, nodes: dict) -> dict:
             if plan.changed
         ]
     if module.params["probe"]:
-        result["probes"] = [probe(u, settle=0 if module.check_mode or not r["changed"] else PROBE_SETTLE) for r in reports for u in r["urls"]]
+        result["probes"] = probes(reports, nodes, module.check_mode)
     return result
 
 
@@ -426,9 +494,10 @@ def run(module: AnsibleModule) -> dict:
     plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
     results = converge(module, api, plans)
     nodes, warnings = gather_nodes(api) if params["state"] == "present" else ({}, [])
-    for warning in warnings:
+    counts, more = gather_readiness(api, listed, results) if params["probe"] else (None, [])
+    for warning in warnings + more:
         module.warn(warning)
-    return report(module, results, nodes)
+    return report(module, results, nodes, counts)
 
 
 def main() -> None:

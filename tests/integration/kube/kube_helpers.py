@@ -44,6 +44,17 @@ class Kube:
         self.core.create_namespaced_service(namespace, body)
         return self.read(namespace, name)
 
+    def ready_endpoints(self, namespace: str, name: str, ports: list, ready: bool = True) -> None:
+        """An EndpointSlice for the Service, as a controller would write one for a pod (tier 1 runs no pods; the pod
+        address is never contacted, only counted): `ports` are (name, port)."""
+        body = {
+            "metadata": {"name": f"{name}-test", "labels": {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "hostreach-test"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": ready}}],
+            "ports": [{"name": n, "port": p, "protocol": "TCP"} for n, p in ports],
+        }
+        client.DiscoveryV1Api(self.core.api_client).create_namespaced_endpoint_slice(namespace, body)
+
     def read(self, namespace: str, name: str) -> dict:
         """The Service exactly as the apiserver stores it (JSON, camelCase)."""
         return json.loads(self.core.read_namespaced_service(name, namespace, _preload_content=False).data)

@@ -418,6 +418,7 @@ def test_probe_reports_reachability_per_url_without_failing(kube: Kube, tier1_na
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         kube.create(tier1_namespace, "web", ports=[("http", 80, "TCP"), ("db", 5432, "TCP")])
+        kube.ready_endpoints(tier1_namespace, "web", [("http", 80), ("db", 5432)])
         args = kube.args(services=[{"name": "web", "namespace": tier1_namespace, "node_ports": {"http": served}}], probe=True)
         result = playbook(args)
     finally:
@@ -427,9 +428,53 @@ def test_probe_reports_reachability_per_url_without_failing(kube: Kube, tier1_na
     assert not result.get("failed") and result["changed"], result.get("msg")
     db_port = kube.read(tier1_namespace, "web")["spec"]["ports"][1]["nodePort"]
     probes = {p["url"]: p for p in result["probes"]}
-    assert probes[f"http://127.0.0.1:{served}"] == {"url": f"http://127.0.0.1:{served}", "reachable": True, "status": 200, "error": None}
-    assert probes[f"127.0.0.1:{db_port}"]["reachable"] is False
-    assert "Connection refused" in probes[f"127.0.0.1:{db_port}"]["error"]
+    reachable = probes[f"http://127.0.0.1:{served}"]
+    assert {k: reachable.pop(k) for k in ("waited",)}["waited"] < 2  # it answered at once
+    assert reachable == {"url": f"http://127.0.0.1:{served}", "reachable": True, "status": 200, "error": None, "diagnosis": "reachable", "hint": ""}
+    refused = probes[f"127.0.0.1:{db_port}"]
+    assert refused["reachable"] is False and refused["diagnosis"] == "refused" and "kube-proxy" in refused["hint"]
+    assert "Connection refused" in refused["error"]
+    assert 9 <= refused["waited"] <= 12  # a nodePort opened by this run: waited for until the one deadline
+
+
+def test_ports_without_ready_endpoints_are_reported_so_and_never_waited_for(kube: Kube, tier1_namespace: str, tier1_node: str) -> None:
+    for name in ("scaled-down", "starting"):
+        kube.create(tier1_namespace, name)  # selector app=<name>: no pod matches
+    kube.ready_endpoints(tier1_namespace, "starting", [("http", 80)], ready=False)
+
+    result = playbook(kube.args(namespaces=[tier1_namespace], probe=True))
+
+    assert not result.get("failed") and result["changed"], result.get("msg")
+    by_service = {s["name"]: s for s in result["services"]}
+    assert by_service["scaled-down"]["endpoints"] == {"ready": 0, "not_ready": 0, "selector": "app=scaled-down"}
+    assert by_service["starting"]["endpoints"]["not_ready"] == 1
+    probes = {p["url"]: p for p in result["probes"]}
+    scaled = probes[by_service["scaled-down"]["urls"][0]]
+    assert (scaled["diagnosis"], scaled["waited"], scaled["status"]) == ("no ready endpoints", 0.0, None)
+    assert scaled["hint"].startswith(f"no pod matches the selector app=scaled-down (kubectl get pods -n {tier1_namespace} -l app=scaled-down)")
+    starting = probes[by_service["starting"]["urls"][0]]
+    assert starting["diagnosis"] == "no ready endpoints" and starting["hint"].startswith("1 endpoint(s) not ready")
+
+
+def test_a_load_balancer_with_an_ingress_address_gets_urls_probed_and_is_left_alone(kube: Kube, tier1_namespace: str) -> None:
+    served = kube.free_node_port()  # any free port on 127.0.0.1 does: the "load balancer" is this test's own server
+    server = HTTPServer(("127.0.0.1", served), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        kube.create(tier1_namespace, "lb", ports=[("http", served, "TCP")], type="LoadBalancer")
+        kube.core.patch_namespaced_service_status("lb", tier1_namespace, {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}})
+        kube.ready_endpoints(tier1_namespace, "lb", [("http", served)])
+        rv = kube.rv(tier1_namespace, "lb")
+        result = playbook(kube.args(services=[{"name": "lb", "namespace": tier1_namespace}], probe=True))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert not result.get("failed") and result["changed"] is False, result.get("msg")
+    assert f"http://127.0.0.1:{served}" in result["urls"]
+    probe = next(p for p in result["probes"] if p["url"] == f"http://127.0.0.1:{served}")
+    assert (probe["diagnosis"], probe["status"], probe["waited"]) == ("reachable", 200, 0.0)
+    assert kube.rv(tier1_namespace, "lb") == rv
 
 
 # 11 -----------------------------------------------------------------------------------------------

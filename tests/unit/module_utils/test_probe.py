@@ -1,15 +1,19 @@
-"""The URL probe of kind_nodeport (issue 4, behaviour 10) against real sockets on 127.0.0.1."""
+"""The URL probe of kind_nodeport against real sockets on 127.0.0.1 (and one network namespace with no routes)."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe, split_url
+from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target, probe, probe_all, split_url
 
 
 class Teapot(BaseHTTPRequestHandler):
@@ -59,7 +63,14 @@ def test_split_url(url: str, parts: tuple) -> None:
 
 
 def test_http_url_reachable_with_any_status(http_port: int) -> None:
-    assert probe(f"http://127.0.0.1:{http_port}") == {"url": f"http://127.0.0.1:{http_port}", "reachable": True, "status": 418, "error": None}
+    assert probe(f"http://127.0.0.1:{http_port}") == {
+        "url": f"http://127.0.0.1:{http_port}",
+        "reachable": True,
+        "status": 418,
+        "error": None,
+        "diagnosis": "reachable",
+        "waited": 0.0,
+    }
 
 
 def test_tcp_url_reachable_on_connect(silent_port: int) -> None:
@@ -69,7 +80,7 @@ def test_tcp_url_reachable_on_connect(silent_port: int) -> None:
 def test_closed_port_is_unreachable_with_the_reason() -> None:
     port = closed_port()
     result = probe(f"http://127.0.0.1:{port}")
-    assert result["reachable"] is False
+    assert result["reachable"] is False and result["diagnosis"] == "refused"
     assert result["error"].startswith(f"TCP connect to 127.0.0.1:{port} failed:")
 
 
@@ -79,11 +90,13 @@ def test_http_that_never_answers_times_out_quickly(silent_port: int) -> None:
     assert time.monotonic() - started < 3
     assert result["reachable"] is False and result["status"] is None
     assert "HTTP GET" in result["error"] and "timed out" in result["error"]
+    assert result["diagnosis"] == "HTTP error"
 
 
 def test_https_to_a_plain_http_server_is_unreachable_not_an_exception(http_port: int) -> None:
     result = probe(f"https://127.0.0.1:{http_port}")
-    assert result["reachable"] is False and "HTTP GET" in result["error"]
+    assert result["reachable"] is False and result["diagnosis"] == "TLS failure"
+    assert result["error"].startswith(f"TLS handshake with 127.0.0.1:{http_port} failed:")
 
 
 def test_a_port_that_opens_a_moment_later_is_reachable_within_the_settle_time() -> None:
@@ -99,7 +112,8 @@ def test_a_port_that_opens_a_moment_later_is_reachable_within_the_settle_time() 
     threading.Thread(target=open_later, daemon=True).start()
     try:
         assert probe(f"http://127.0.0.1:{port}")["reachable"] is False  # no settle time: refused at once
-        assert probe(f"http://127.0.0.1:{port}", settle=5)["status"] == 418
+        opened = probe(f"http://127.0.0.1:{port}", settle=5)
+        assert opened["status"] == 418 and opened["diagnosis"] == "reachable" and 0.5 <= opened["waited"] <= 5
     finally:
         server.shutdown()
         server.server_close()
@@ -109,3 +123,95 @@ def test_settle_time_is_bounded() -> None:
     started = time.monotonic()
     assert probe(f"127.0.0.1:{closed_port()}", settle=1)["reachable"] is False
     assert 1 <= time.monotonic() - started < 3
+
+
+@pytest.fixture
+def full_backlog_port() -> Iterator[int]:
+    """A listener whose accept queue is full: Linux drops further SYNs, so a connect times out, as behind a firewall
+    that drops packets."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(0)
+        port = sock.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        try:
+            yield port
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def test_dropped_packets_are_a_timeout(full_backlog_port: int) -> None:
+    result = probe(f"127.0.0.1:{full_backlog_port}", connect_timeout=0.5)
+    assert (result["reachable"], result["diagnosis"]) == (False, "timed out")
+
+
+def test_an_address_without_a_route_is_no_route_to_host() -> None:
+    """In a network namespace of its own (unshare -n: only a loopback that is down) nothing has a route."""
+    code = "import json; from ansible_collections.hostreach.kind.plugins.module_utils._probe import probe; print(json.dumps(probe('10.123.45.67:80')))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    result = json.loads(done.stdout)
+    assert (result["reachable"], result["diagnosis"]) == (False, "no route to host")
+    assert "unreachable" in result["error"]
+
+
+def test_every_url_is_probed_at_once() -> None:
+    """Twenty HTTP URLs of a server that accepts and never answers: each probe holds its connection until its HTTP
+    timeout, and the server sees all twenty open together (one after another, it would never see two)."""
+    state = {"open": 0, "most": 0}
+    lock = threading.Lock()
+
+    def hold(conn: socket.socket) -> None:
+        with lock:
+            state["open"] += 1
+            state["most"] = max(state["most"], state["open"])
+        with conn:
+            while conn.recv(1024):
+                pass
+        with lock:
+            state["open"] -= 1
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        port = server.getsockname()[1]
+
+        def accept() -> None:
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                threading.Thread(target=hold, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        results = probe_all([Target(f"http://127.0.0.1:{port}", False) for _ in range(20)], settle=0)
+    assert [r["diagnosis"] for r in results] == ["HTTP error"] * 20
+    assert state["most"] == 20
+
+
+def test_only_waiting_urls_share_the_deadline() -> None:
+    port = closed_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Teapot, bind_and_activate=False)
+
+    def open_later() -> None:
+        time.sleep(1.0)
+        server.server_bind()
+        server.server_activate()
+        server.serve_forever()
+
+    threading.Thread(target=open_later, daemon=True).start()
+    try:
+        waiting, not_waiting = probe_all([Target(f"http://127.0.0.1:{port}", True), Target(f"127.0.0.1:{closed_port()}", False)], settle=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (waiting["diagnosis"], waiting["status"]) == ("reachable", 418) and waiting["waited"] >= 0.5
+    assert (not_waiting["diagnosis"], not_waiting["waited"]) == ("refused", 0.0)

@@ -23,3 +23,22 @@ def test_service_report_from_the_service_after_the_run() -> None:
         "changed": True,
         "skip_reason": None,
     }
+
+
+def test_ports_without_ready_endpoints_are_decided_and_changed_services_wait() -> None:
+    from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target
+
+    web, api = service("web"), service("api")
+    web_plan, api_plan = _nodeport_plan.plan_present(web), _nodeport_plan.plan_present(api)
+    counts = {("default", "web"): {("http", "TCP"): [1, 0]}, ("default", "api"): {("http", "TCP"): [0, 2]}}
+    reports = [_service_report.service_report(write(web, web_plan), web_plan, ["172.18.0.2"], counts)]
+    reports.append(_service_report.service_report(write(api, api_plan), api_plan, ["172.18.0.2"], counts))
+
+    targets, decided = _service_report.probe_targets(reports, wait=True)
+
+    assert reports[1]["endpoints"] == {"ready": 0, "not_ready": 2, "selector": "app=api"}
+    assert targets == [Target("http://172.18.0.2:30000", True)]
+    assert list(decided) == reports[1]["urls"]
+    only = decided[reports[1]["urls"][0]]
+    assert (only["diagnosis"], only["waited"], only["endpoints"]) == ("no ready endpoints", 0.0, {"ready": 0, "not_ready": 2})
+    assert _service_report.probe_targets(reports, wait=False)[0] == [Target("http://172.18.0.2:30000", False)]

@@ -46,3 +46,11 @@ def test_node_addresses_prefer_ipv4_internal_ip() -> None:
         {"metadata": {"name": "kind-worker"}, "status": {"addresses": [{"type": "Hostname", "address": "kind-worker"}]}},
     ]
     assert _urls.node_addresses(nodes) == {"kind-control-plane": "172.18.0.2"}
+
+
+def test_a_load_balancer_answers_on_its_ingress_addresses_and_the_service_port() -> None:
+    lb = {"spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {"ingress": [{"ip": "172.18.0.200"}, {"hostname": "lb.local"}, {}]}}}
+    addresses = _urls.ingress_addresses(lb)
+    assert addresses == ["172.18.0.200", "lb.local"]
+    assert _urls.ingress_urls({"name": "http", "port": 80, "nodePort": 30080}, addresses) == ["http://172.18.0.200:80", "http://lb.local:80"]
+    assert _urls.ingress_addresses({"spec": {"type": "NodePort"}, "status": lb["status"]}) == []

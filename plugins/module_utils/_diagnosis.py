@@ -1,0 +1,54 @@
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Why a URL does or does not answer, in a fixed vocabulary, and a one-line hint a user can act on. Pure: no I/O.
+
+The vocabulary (every probe result carries one of these in ``diagnosis``):
+  reachable            TCP connected (and for an HTTP URL some HTTP answer came, any status)
+  no ready endpoints   no pod is ready behind the Service's port: the network is not the problem; not probed
+  refused              the address answered, but nothing listens on the port
+  timed out            no answer at all within the connect timeout: packets are dropped on the way
+  no route to host     this host has no route to the address
+  TLS failure          TCP connected, the TLS handshake of an https URL failed
+  HTTP error           TCP connected, but no HTTP answer came (the port speaks something else, or hung up)
+  connect failed       any other socket error, given in ``error``
+"""
+
+from __future__ import annotations
+
+REACHABLE = "reachable"
+NO_READY_ENDPOINTS = "no ready endpoints"
+REFUSED = "refused"
+TIMED_OUT = "timed out"
+NO_ROUTE = "no route to host"
+TLS_FAILURE = "TLS failure"
+HTTP_ERROR = "HTTP error"
+CONNECT_FAILED = "connect failed"
+VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED)
+
+DOCTOR = "ansible-playbook hostreach.kind.doctor"
+
+
+def no_endpoints_hint(namespace: str, selector: str | None, not_ready: int) -> str:
+    if not_ready:
+        return f"{not_ready} endpoint(s) not ready: the pods are starting or failing their readiness probe (kubectl get pods -n {namespace} -l {selector})"
+    if selector:
+        return f"no pod matches the selector {selector} (kubectl get pods -n {namespace} -l {selector}): scaled to zero, or the labels differ"
+    return "the Service has no selector and no endpoints: nothing was registered for it"
+
+
+def network_hint(diagnosis: str, via: str, on_mac: bool) -> str:
+    """What to look at for a failed probe of a node port (`via` = 'node port') or a load balancer address."""
+    tunnel = "docker-connector's route or the Docker VM's firewall" if on_mac else "the host's firewall or the kind network's bridge"
+    hints = {
+        REFUSED: (
+            "the node answered but nothing listens on the nodePort yet: kube-proxy has not opened it (kubectl -n kube-system get pods)"
+            if via == "node port"
+            else "the address answered but refused the port: check the load balancer (cloud-provider-kind, MetalLB)"
+        ),
+        TIMED_OUT: f"no answer from the address: {tunnel} drops the traffic; {DOCTOR} walks the chain",
+        NO_ROUTE: f"this host has no route to the address: {'docker-connector is not routing the network' if on_mac else 'the network is down'}; {DOCTOR}",
+        TLS_FAILURE: "TCP connects but the TLS handshake fails: the port may not speak HTTPS (its name or appProtocol says https)",
+        HTTP_ERROR: "TCP connects but no HTTP answer comes: the port may not speak HTTP (name it, or set appProtocol, for what it speaks)",
+        CONNECT_FAILED: f"the connection failed for another reason (see error); {DOCTOR}",
+    }
+    return hints.get(diagnosis, "")
