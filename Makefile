@@ -8,7 +8,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 VENV = $(shell scripts/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
-.PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
+.PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build engine-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
 
 test: setup lint sanity unit integration molecule bench-smoke ## everything CI runs
 
@@ -28,6 +28,8 @@ lint: link
 	# the collections path; a scratch HOME keeps a stale copy from shadowing the working tree.
 	rm -rf .build/lint-home && mkdir -p .build/lint-home
 	HOME=$(CURDIR)/.build/lint-home $(RUN) ansible-lint --profile production
+	# every shell script of the harness and the test doubles, found by its #! line
+	shellcheck -x $$(grep -rlE '^#!(/usr)?/bin/(env )?(ba)?sh' scripts tests/doubles)
 
 sanity:
 	scripts/sanity.sh
@@ -35,11 +37,14 @@ sanity:
 unit: link
 	$(RUN) python -m pytest tests/unit
 
-integration: link k8s-build
+integration: link k8s-build engine-build
 	$(RUN) python -m pytest tests/integration
 
 k8s-build: ## Kubernetes, etcd, kind, pause from the Go module proxy (cached by version)
 	scripts/k8s-build.sh
+
+engine-build: ## Docker Engine 29 (dockerd, docker-proxy, runc) from the Go module proxy (cached by version)
+	scripts/engine-build.sh >/dev/null
 
 tier1-up: ## control plane as local processes; prints the kubeconfig path
 	scripts/tier1.sh up

@@ -5,7 +5,9 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck)
+# openssh-server and sudo: the SSH fleet of tests/harness/fleet.py (one sshd per network namespace, sudo with a password).
+# libseccomp-dev and nftables: Docker Engine 29 (scripts/engine-build.sh builds runc with libseccomp; its nftables firewall backend runs nft).
+DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck openssh-server sudo libseccomp-dev nftables)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -15,6 +17,14 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || die "missing Debian packages (${missing[*]}); run as root or install them"
   log "installing Debian packages: ${missing[*]}"
   apt-get update -qq
+  # No service starts from a package install (openssh-server would start an sshd on 0.0.0.0:22): a policy-rc.d
+  # that denies everything is put in place for the install unless the machine has its own (Docker images do).
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# written by scripts/setup-host.sh for one apt-get install; removed after it\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
