@@ -41,7 +41,7 @@ def floor(text: str) -> set:
 
 def best_of(reps: int, function, text: str) -> float:
     times = []
-    for _ in range(reps):
+    for _rep in range(reps):
         start = time.perf_counter()
         function(text)
         times.append(time.perf_counter() - start)

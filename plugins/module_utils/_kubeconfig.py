@@ -12,10 +12,17 @@ file without ``current-context`` works when the context is given (as kubectl acc
 from __future__ import annotations
 
 import os
+import traceback
 import typing as t
 
-import yaml
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError, require_library
+
+try:
+    import yaml  # a dependency of the kubernetes SDK, so present wherever the SDK is
+except ImportError:
+    YAML_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    YAML_IMPORT_ERROR = None
 
 
 def kubeconfig_candidates(kubeconfig: str | None, environ: t.Mapping | None = None, home: str | None = None) -> tuple:
@@ -68,6 +75,7 @@ def shape_problem(document: t.Any) -> str | None:
 
 def read_contexts(paths: list) -> list:
     """The context names of the files, in file order (the first file naming a context wins, as in kubectl)."""
+    require_library("PyYAML", YAML_IMPORT_ERROR)
     names: dict = {}
     for path in paths:
         try:
