@@ -124,6 +124,13 @@ def connect(endpoint: Endpoint, timeout: int = 10) -> t.Any:
     return client
 
 
+def client_for(docker_host: str | None) -> tuple:
+    """(the endpoint chosen for `docker_host` as the docker CLI would choose it, a client that has answered)."""
+    require_sdk()
+    endpoint = resolve_endpoint(docker_host, os.environ, home_dir())
+    return endpoint, connect(endpoint)
+
+
 class BridgeNetwork(t.NamedTuple):
     name: str
     id: str

@@ -226,7 +226,6 @@ backup_file:
 """
 
 
-import os
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
@@ -290,9 +289,7 @@ def parse_extra_routes(texts: list) -> list:
 
 def gather_engine(docker_host: str | None) -> Engine:
     """The endpoint, version and every bridge network of the Docker engine."""
-    _docker.require_sdk()
-    endpoint = _docker.resolve_endpoint(docker_host, os.environ, _docker.home_dir())
-    client = _docker.connect(endpoint)
+    endpoint, client = _docker.client_for(docker_host)
     try:
         return Engine(endpoint, _docker.engine_version(client), _docker.bridge_networks(client))
     except Exception as exc:  # the SDK raises many unrelated types
