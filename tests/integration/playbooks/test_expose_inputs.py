@@ -1,8 +1,12 @@
-"""expose.yml refuses scope-widening input from the command line before it changes anything (tier 1 apiserver)."""
+"""expose.yml takes its settings from the command line as a user types them, checks them with Ansible's own role
+argument validation, and refuses scope-widening input before it changes anything (tier 1 apiserver)."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +19,13 @@ pytestmark = pytest.mark.tier1
 REPO = Path(__file__).resolve().parents[3]
 
 
-def expose(tier1: Tier1, *extra: str) -> subprocess.CompletedProcess:
-    """`ansible-playbook hostreach.kind.expose` in direct mode with only the services step, against tier 1."""
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0")
+def expose(tier1: Tier1, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`ansible-playbook hostreach.kind.expose` in direct mode with only the services step, against tier 1.
+
+    `extra` comes last on the command line, so an `-e` in it overrides the settings given here.
+    """
+    run_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0")
+    run_env.update(env or {})
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "hostreach.kind.expose", "-e", "hostreach_kind_mode=direct"]
     command += [
         "-e",
@@ -27,20 +35,98 @@ def expose(tier1: Tier1, *extra: str) -> subprocess.CompletedProcess:
         "-e",
         f"hostreach_kind_context={tier1.context}",
     ]
-    return subprocess.run([*command, *extra], env=env, capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run([*command, *extra], env=run_env, capture_output=True, text=True, check=False, timeout=300)
 
 
 def types_of(tier1: Tier1, namespace: str) -> dict:
     return {s.metadata.name: s.spec.type for s in tier1.core_v1().list_namespaced_service(namespace).items}
 
 
+def add_service(tier1: Tier1, namespace: str, name: str = "web") -> None:
+    body = {"metadata": {"name": name}, "spec": {"selector": {"app": "x"}, "ports": [{"name": "http", "port": 80}]}}
+    tier1.core_v1().create_namespaced_service(namespace, body)
+
+
+def task_output(stdout: str, task: str) -> str:
+    """What the default callback printed for the task whose name ends with `task` (up to the next task header)."""
+    found = re.search(rf"^TASK \[[^\]]*{re.escape(task)}\] \**\n(.*?)(?=^TASK |^PLAY RECAP)", stdout, re.M | re.S)
+    assert found, f"no task {task!r} in:\n{stdout}"
+    return found.group(1)
+
+
 @pytest.mark.parametrize(
     ("value", "says"), [("", "namespaces[0] is empty"), ("adv,", "namespaces[1] is empty"), ("..", "namespaces[0] '..' is not a DNS-1123 label")]
 )
 def test_an_empty_or_path_like_namespace_from_the_command_line_changes_no_service(tier1: Tier1, tier1_namespace: str, value: str, says: str) -> None:
-    body = {"metadata": {"name": "bystander"}, "spec": {"selector": {"app": "x"}, "ports": [{"name": "http", "port": 80}]}}
-    tier1.core_v1().create_namespaced_service(tier1_namespace, body)
+    add_service(tier1, tier1_namespace, "bystander")
     done = expose(tier1, "-e", f"hostreach_kind_namespaces={value}")
     assert done.returncode != 0, done.stdout
     assert says in done.stdout
     assert types_of(tier1, tier1_namespace) == {"bystander": "ClusterIP"}
+
+
+@pytest.mark.parametrize("steps", ["services", "container,services"])
+def test_steps_given_as_a_comma_separated_string_run_as_that_list(tier1: Tier1, tier1_namespace: str, steps: str) -> None:
+    add_service(tier1, tier1_namespace)
+    done = expose(tier1, "-e", f"hostreach_kind_steps={steps}", "-e", f"hostreach_kind_namespaces={tier1_namespace}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"steps {steps.replace(',', ', ')}" in done.stdout  # the mode line lists the steps as a list
+    assert types_of(tier1, tier1_namespace) == {"web": "NodePort"}
+
+
+def test_direct_mode_with_only_the_services_step_asks_no_docker_engine(tier1: Tier1, tier1_namespace: str) -> None:
+    add_service(tier1, tier1_namespace)
+    done = expose(tier1, "-e", f"hostreach_kind_namespaces={tier1_namespace}", env={"DOCKER_HOST": "unix:///nonexistent"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Docker not asked, no step needs it" in done.stdout
+    assert types_of(tier1, tier1_namespace) == {"web": "NodePort"}
+
+
+def test_an_unreachable_engine_a_step_needs_fails_naming_the_endpoint_before_any_change(tier1: Tier1, tier1_namespace: str) -> None:
+    add_service(tier1, tier1_namespace)
+    done = expose(
+        tier1,
+        "-e",
+        "hostreach_kind_mode=connector",
+        "-e",
+        "hostreach_kind_steps=container,services",
+        "-e",
+        f"hostreach_kind_namespaces={tier1_namespace}",
+        env={"DOCKER_HOST": "unix:///nonexistent"},
+    )
+    assert done.returncode != 0, done.stdout
+    assert "No Docker engine answers at unix:///nonexistent (nothing listens at that path), and the container step needs it." in done.stdout
+    assert "Error while fetching server API version" not in done.stdout + done.stderr
+    assert types_of(tier1, tier1_namespace) == {"web": "ClusterIP"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ("hostreach_kind_mode=bogus", "value of hostreach_kind_mode must be one of: auto, connector, direct, got: bogus"),
+        (
+            "hostreach_kind_steps=services,bogus",
+            "value of hostreach_kind_steps must be one or more of: connector, container, services. Got no match for: bogus",
+        ),
+    ],
+)
+def test_a_setting_outside_its_choices_is_refused_by_the_role_argument_validation(tier1: Tier1, tier1_namespace: str, setting: str, says: str) -> None:
+    add_service(tier1, tier1_namespace)
+    done = expose(tier1, "-e", setting, "-e", f"hostreach_kind_namespaces={tier1_namespace}")
+    assert done.returncode != 0, done.stdout
+    assert "Validating arguments against arg spec 'main'" in done.stdout
+    assert says in done.stdout
+    assert types_of(tier1, tier1_namespace) == {"web": "ClusterIP"}
+
+
+def test_a_check_run_waits_for_no_nodeport_to_answer(tier1: Tier1, tier1_namespace: str, tier1_node: str) -> None:
+    """A fixed nodePort has a URL in check mode (tier 1 runs no kube-proxy, so it never answers): nothing waits for it."""
+    add_service(tier1, tier1_namespace)
+    node_port = random.randint(*tier1.node_port_range)
+    services = [{"name": "web", "namespace": tier1_namespace, "node_ports": {"http": node_port}}]
+    done = expose(tier1, "--check", "-e", json.dumps({"hostreach_kind_services": services}))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "skipping" in task_output(done.stdout, "Wait for the new nodePorts to answer")
+    assert f":{node_port}" in task_output(done.stdout, "Summary")
+    assert "Unknown error" not in done.stdout
+    assert types_of(tier1, tier1_namespace) == {"web": "ClusterIP"}
