@@ -22,7 +22,7 @@ options:
     type: str
   kubeconfig:
     description:
-      - Path of the kubeconfig file.
+      - Path of the kubeconfig file, or several separated by V(:) whose files are merged (as in E(KUBECONFIG)).
       - When not set, the first of these that is set is used (the order of C(kubernetes.core) and C(kubectl))
         (1) the E(K8S_AUTH_KUBECONFIG) environment variable,
         (2) E(KUBECONFIG), a list of paths separated by V(:) whose files are merged,

@@ -41,7 +41,8 @@ def network_hint(diagnosis: str, via: str, on_mac: bool) -> str:
     tunnel = "docker-connector's route or the Docker VM's firewall" if on_mac else "the host's firewall or the kind network's bridge"
     hints = {
         REFUSED: (
-            "the node answered but nothing listens on the nodePort yet: kube-proxy has not opened it (kubectl -n kube-system get pods)"
+            "the node answered but the connection was refused: kube-proxy has not opened the nodePort (kubectl -n kube-system get pods),"
+            " or the pods refuse on the Service's targetPort (does it match the container's port?)"
             if via == "node port"
             else "the address answered but refused the port: check the load balancer (cloud-provider-kind, MetalLB)"
         ),

@@ -29,7 +29,7 @@ def kubeconfig_candidates(kubeconfig: str | None, environ: t.Mapping | None = No
     """(paths, where they came from) following the resolution order."""
     environ = os.environ if environ is None else environ
     if kubeconfig:
-        return [os.path.expanduser(kubeconfig)], "the kubeconfig option"
+        return [os.path.expanduser(p) for p in kubeconfig.split(os.pathsep) if p], "the kubeconfig option"
     for variable in ("K8S_AUTH_KUBECONFIG", "KUBECONFIG"):
         if environ.get(variable):
             return [os.path.expanduser(p) for p in environ[variable].split(os.pathsep) if p], "$" + variable

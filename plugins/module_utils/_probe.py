@@ -21,6 +21,7 @@ CONNECT_TIMEOUT = 2.0
 HTTP_TIMEOUT = 3.0
 SETTLE_INTERVAL = 0.5
 WORKERS = 32
+LATE_INTERVAL = 1.0
 _NO_ROUTE = (errno.EHOSTUNREACH, errno.ENETUNREACH)
 
 
@@ -95,15 +96,19 @@ def probe(url: str, connect_timeout: float = CONNECT_TIMEOUT, http_timeout: floa
     return {"url": url, "reachable": diagnosis == _diagnosis.REACHABLE, "status": status, "error": error, "diagnosis": diagnosis, "waited": waited}
 
 
-def probe_all(targets: list, settle: float) -> list:
+def probe_all(targets: list, settle: float, late: t.Callable[[], list] | None = None) -> list:
     """Probe every target at once (WORKERS at a time); those that may wait share one deadline, ``settle`` seconds
-    from now. Results in the order of ``targets``."""
-    if not targets:
-        return []
+    from now. While a waiting target is still pending, ``late`` is asked every LATE_INTERVAL seconds for more
+    targets (URLs whose Service has become ready meanwhile), probed under the same deadline. Results in the order
+    of ``targets``, then the late ones."""
     deadline = time.monotonic() + settle
 
     def one(target: Target) -> dict:
         return probe(target.url, deadline=deadline if target.wait and settle else None)
 
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(targets))) as pool:
-        return list(pool.map(one, targets))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = [(target, pool.submit(one, target)) for target in targets]
+        while late is not None and time.monotonic() < deadline and any(t.wait and not f.done() for t, f in futures):
+            time.sleep(LATE_INTERVAL)
+            futures += [(target, pool.submit(one, target)) for target in late()]
+        return [future.result() for _target, future in futures]

@@ -67,3 +67,14 @@ def _unprobed(address: str, hint: str, endpoints: dict) -> dict:
         "waited": 0.0,
         "endpoints": endpoints,
     }
+
+
+def became_ready(reports: list, counts: dict, pending: set) -> list:
+    """Targets (that may wait) for the URLs in ``pending`` whose port now has a ready endpoint in ``counts``."""
+    fresh = []
+    for report in reports:
+        for port in report["ports"]:
+            urls = [u for u in port["urls"] if u in pending]
+            if urls and _endpoints.port_endpoints(counts, report["namespace"], report["name"], port)["ready"]:
+                fresh += [Target(u, True) for u in urls]
+    return fresh

@@ -107,7 +107,9 @@ options:
         no pod, and are never waited for.
       - The other URLs are probed at once (up to 32 at a time). kube-proxy opens a new nodePort a moment after the
         change, so the URLs of a Service changed in this run may refuse connections until one shared deadline
-        10 seconds after the probes start; RV(probes[].waited) says how long each URL was waited for.
+        10 seconds after the probes start; RV(probes[].waited) says how long each URL was waited for. While such URLs
+        are waited for, the EndpointSlices are listed again every second, and a Service whose pods became ready
+        meanwhile is probed too, under the same deadline (its RV(services[].endpoints) still shows the first count).
       - An unreachable URL does not fail the task.
     type: bool
     default: false
@@ -282,6 +284,7 @@ probes:
 """
 
 import platform
+import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
@@ -451,20 +454,29 @@ def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
 # Report
 
 
-def probes(reports: list, nodes: dict, check_mode: bool) -> list:
+def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], dict | None]) -> list:
     """Every URL's probe result with a diagnosis and a hint, in the order of the reports. Ports without a ready
-    endpoint are not probed; the URLs of Services changed in this run share one PROBE_SETTLE deadline."""
+    endpoint are not probed; the URLs of Services changed in this run share one PROBE_SETTLE deadline, and while
+    they are waited for, ``rescan`` (the EndpointSlices again) brings in Services whose pods became ready."""
     targets, decided = _service_report.probe_targets(reports, wait=not check_mode)
-    probed = {r["url"]: r for r in _probe.probe_all(targets, PROBE_SETTLE)}
+    pending = set(decided)
+
+    def late() -> list:
+        counts = rescan() if pending else None
+        fresh = _service_report.became_ready(reports, counts, pending) if counts is not None else []
+        pending.difference_update(target.url for target in fresh)
+        return fresh
+
+    probed = {r["url"]: r for r in _probe.probe_all(targets, PROBE_SETTLE, late=None if check_mode else late)}
     on_mac = platform.system() == "Darwin"
     node_ips = set(nodes.values())
     for result in probed.values():
         via = "node port" if _probe.split_url(result["url"])[1] in node_ips else "load balancer"
         result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, on_mac)
-    return [decided.get(u) or probed[u] for r in reports for u in r["urls"]]
+    return [probed.get(u) or decided[u] for r in reports for u in r["urls"]]
 
 
-def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | None) -> dict:
+def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | None, rescan: t.Callable[[], dict | None]) -> dict:
     ips = [nodes[name] for name in sorted(nodes)]
     reports = [_service_report.service_report(service, plan, ips, counts) for plan, service in results]
     result = {
@@ -480,7 +492,7 @@ def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | Non
             if plan.changed
         ]
     if module.params["probe"]:
-        result["probes"] = probes(reports, nodes, module.check_mode)
+        result["probes"] = probes(reports, nodes, module.check_mode, rescan)
     return result
 
 
@@ -497,7 +509,7 @@ def run(module: AnsibleModule) -> dict:
     counts, more = gather_readiness(api, listed, results) if params["probe"] else (None, [])
     for warning in warnings + more:
         module.warn(warning)
-    return report(module, results, nodes, counts)
+    return report(module, results, nodes, counts, rescan=lambda: gather_readiness(api, listed, results)[0])
 
 
 def main() -> None:

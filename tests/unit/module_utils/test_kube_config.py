@@ -1,5 +1,7 @@
-"""Kubeconfig and context resolution of _kube (issue 4, behaviour 9) with temporary files; the
-unreachable-API error against a closed port on 127.0.0.1. RBAC and a live API are in tests/integration/kube."""
+"""Which kubeconfig and context kind_nodeport uses (_kubeconfig, _kube), with temporary files: the kubeconfig option,
+then $K8S_AUTH_KUBECONFIG, $KUBECONFIG, ~/.kube/config; the context option, else kind-<cluster>; every file that is
+not a usable kubeconfig named with what is wrong; and the unreachable-API error against a closed port on 127.0.0.1.
+RBAC and a live API are in tests/integration/kube."""
 
 from __future__ import annotations
 
@@ -156,3 +158,10 @@ def test_a_server_that_answers_200_with_something_else_is_named(tmp_path: Path, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_kubeconfig_option_takes_a_path_list_like_kubeconfig(tmp_path: Path) -> None:
+    first = write_kubeconfig(tmp_path / "a", contexts=("kind-a",))
+    second = write_kubeconfig(tmp_path / "b", contexts=("kind-b",))
+    assert _kubeconfig.kubeconfig_candidates(f"{first}:{second}", {}) == ([first, second], "the kubeconfig option")
+    assert _kube.connect(f"{first}:{second}", None, "b").context == "kind-b"

@@ -215,3 +215,22 @@ def test_only_waiting_urls_share_the_deadline() -> None:
         server.server_close()
     assert (waiting["diagnosis"], waiting["status"]) == ("reachable", 418) and waiting["waited"] >= 0.5
     assert (not_waiting["diagnosis"], not_waiting["waited"]) == ("refused", 0.0)
+
+
+def test_targets_that_become_ready_while_others_wait_are_probed_under_the_same_deadline(http_port: int) -> None:
+    offered = []
+
+    def late() -> list:
+        offered.append(time.monotonic())
+        return [Target(f"http://127.0.0.1:{http_port}", True)] if len(offered) == 2 else []
+
+    waiting, became_ready = probe_all([Target(f"127.0.0.1:{closed_port()}", True)], settle=3.5, late=late)
+    assert waiting["diagnosis"] == "refused" and waiting["waited"] >= 3
+    assert (became_ready["url"], became_ready["diagnosis"], became_ready["status"]) == (f"http://127.0.0.1:{http_port}", "reachable", 418)
+    assert 2 <= len(offered) <= 4  # asked about once a second while the refused URL was waited for, never after
+
+
+def test_nothing_waits_so_late_is_never_asked(http_port: int) -> None:
+    asked = []
+    assert [r["diagnosis"] for r in probe_all([Target(f"http://127.0.0.1:{http_port}", False)], settle=10, late=lambda: asked.append(1) or [])] == ["reachable"]
+    assert asked == []

@@ -42,3 +42,16 @@ def test_ports_without_ready_endpoints_are_decided_and_changed_services_wait() -
     only = decided[reports[1]["urls"][0]]
     assert (only["diagnosis"], only["waited"], only["endpoints"]) == ("no ready endpoints", 0.0, {"ready": 0, "not_ready": 2})
     assert _service_report.probe_targets(reports, wait=False)[0] == [Target("http://172.18.0.2:30000", False)]
+
+
+def test_became_ready_offers_only_pending_urls_whose_port_now_has_a_ready_endpoint() -> None:
+    from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target
+
+    api = service("api")
+    plan = _nodeport_plan.plan_present(api)
+    before = {("default", "api"): {("http", "TCP"): [0, 1]}}
+    report = _service_report.service_report(write(api, plan), plan, ["172.18.0.2"], before)
+    url = report["urls"][0]
+    assert _service_report.became_ready([report], before, {url}) == []
+    assert _service_report.became_ready([report], {("default", "api"): {("http", "TCP"): [1, 0]}}, {url}) == [Target(url, True)]
+    assert _service_report.became_ready([report], {("default", "api"): {("http", "TCP"): [1, 0]}}, set()) == []
