@@ -2,6 +2,7 @@
 # Builds the binaries the test harness runs, offline from the Go module proxy (no binary download):
 #   $K8S_BIN/   kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet kubeadm kubectl
 #   $ETCD_BIN/  etcd etcdctl          $KIND_BIN/kind          $PAUSE_BIN (static C, from k8s.io/kubernetes)
+#   $COREDNS_BIN (the CoreDNS kubeadm's addon/coredns phase deploys, for the kind node image)
 # Versions: tests/harness/versions.env. Paths: scripts/k8s-paths.sh. Everything is cached under
 # $HOSTREACH_CACHE keyed by version; a binary is moved into place only once it is fully built, so a
 # warm run only checks that the files exist. Go's module and build caches live there too, so a
@@ -124,6 +125,25 @@ build_kind() {
   log "built kind in $((SECONDS - start))s"
 }
 
+build_coredns() {
+  [[ -x "$COREDNS_BIN" ]] && return 0
+  local tmp commit start=$SECONDS
+  log "building CoreDNS $COREDNS_VERSION"
+  mkdir -p "$(dirname "$COREDNS_BIN")"
+  "${GO[@]}" mod download "github.com/coredns/coredns@$COREDNS_VERSION"
+  # Stamped as CoreDNS's own Makefile does (-X coremain.GitCommit=<short commit>); the module proxy's
+  # .info file records the release tag's commit.
+  commit="$(sed -n 's/.*"Hash": *"\([0-9a-f]\{7\}\).*/\1/p' "$GOMODCACHE/cache/download/github.com/coredns/coredns/@v/$COREDNS_VERSION.info")"
+  [[ -n "$commit" ]] || die "no commit in the module proxy's record of github.com/coredns/coredns@$COREDNS_VERSION"
+  tmp="$(mktemp -d "$(dirname "$COREDNS_BIN")/tmp.XXXXXX")"
+  # No replace directives in its go.mod, so `go install module@version` builds the release as published.
+  GOBIN="$tmp" GOFLAGS="-trimpath -buildvcs=false" "${GO[@]}" install -p "$JOBS" \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$commit" "github.com/coredns/coredns@$COREDNS_VERSION"
+  mv -f "$tmp/coredns" "$COREDNS_BIN"
+  rmdir "$tmp"
+  log "built coredns in $((SECONDS - start))s"
+}
+
 build_pause() {
   [[ -x "$PAUSE_BIN" ]] && return 0
   log "building pause $PAUSE_VERSION"
@@ -142,7 +162,7 @@ main() {
   # Warm: nothing to build, no lock to wait for (another build may hold it for minutes).
   if all_present "$ETCD_BIN" etcd etcdctl && all_present "$K8S_BIN" "${TIER1_K8S[@]}"; then
     [[ "$what" == tier1 ]] && return 0
-    all_present "$K8S_BIN" "${OTHER_K8S[@]}" && all_present "$KIND_BIN" kind && [[ -x "$PAUSE_BIN" ]] && return 0
+    all_present "$K8S_BIN" "${OTHER_K8S[@]}" && all_present "$KIND_BIN" kind && [[ -x "$PAUSE_BIN" && -x "$COREDNS_BIN" ]] && return 0
   fi
   mkdir -p "$HOSTREACH_CACHE"
   # One build at a time per cache, even when pytest workers and people start it at once.
@@ -154,6 +174,7 @@ main() {
   build_k8s "${OTHER_K8S[@]}"
   build_kind
   build_pause
+  build_coredns
 }
 
 main "$@"

@@ -6,8 +6,9 @@
 #      each a tiny rootfs around the static binary, written as docker-archive tarballs;
 #   3. the node image: the rootfs + kind's own base-image files (taken at build time from the kind
 #      module in the Go module cache, never committed) + the Kubernetes binaries + the component
-#      image tarballs (imported into containerd at boot, before kubelet starts) + a static bridge CNI
-#      config, then `docker import`ed with a label holding the build key.
+#      image tarballs (imported into containerd at boot, before kubelet starts) + the pod network
+#      service hostreach-cni (kindnet's job: a bridge CNI config from the Node's podCIDR, routes to
+#      the other nodes' pod ranges), then `docker load`ed with a label holding the build key.
 # A warm run finds the image with the right key and costs a `docker image inspect`.
 # Usage: scripts/kind-node-image.sh [build|rootfs|print-image]
 set -euo pipefail
@@ -39,9 +40,8 @@ declare -A COMPONENT_BINARY=(
   [kube-proxy]="$K8S_BIN/kube-proxy"
   [etcd]="$ETCD_BIN/etcd"
   [pause]="$PAUSE_BIN"
+  [coredns]="$COREDNS_BIN"
 )
-# CoreDNS is not built: the cluster skips kubeadm's addon/coredns phase.
-SKIPPED_IMAGES=(coredns)
 
 short_hash() { sha256sum | cut -c1-16; }
 
@@ -88,16 +88,25 @@ require_binaries() {
   "$REPO_ROOT/scripts/k8s-build.sh" all
 }
 
-# Copies files of the node rootfs, with the shared libraries they load, into an image rootfs.
-copy_with_libraries() { # node_root image_root path...
+# Copies the shared libraries that files of the node rootfs load into an image rootfs.
+copy_libraries_of() { # node_root image_root path...
   local node_root="$1" image_root="$2" path lib
   shift 2
   for path in "$@"; do
-    (cd "$node_root" && cp -L --parents ".$path" "$image_root/")
     while read -r lib; do
       [[ -e "$image_root$lib" ]] || (cd "$node_root" && cp -L --parents ".$lib" "$image_root/")
     done < <(chroot "$node_root" ldd "$path" 2>/dev/null | grep -o '/[^ ]*' || true)
   done
+}
+
+# Copies files of the node rootfs, with the shared libraries they load, into an image rootfs.
+copy_with_libraries() { # node_root image_root path...
+  local node_root="$1" image_root="$2" path
+  shift 2
+  for path in "$@"; do
+    (cd "$node_root" && cp -L --parents ".$path" "$image_root/")
+  done
+  copy_libraries_of "$node_root" "$image_root" "$@"
 }
 
 # A component image's rootfs: merged-/usr layout, root and nobody, /tmp, the binary on PATH.
@@ -115,6 +124,13 @@ component_rootfs() { # dir image_name binary node_root
   printf 'hosts: files dns\n' >"$dir/etc/nsswitch.conf"
   case "$name" in
     pause) install -m 0755 "$binary" "$dir/pause" ;;
+    # CoreDNS's own image: /coredns and the CA bundle (its forward plugin may speak DNS over TLS). It runs
+    # as root here, where upstream's runs as nonroot with a file capability; kubeadm's Deployment drops
+    # every capability but NET_BIND_SERVICE either way.
+    coredns)
+      install -m 0755 "$binary" "$dir/coredns"
+      install -D -m 0644 "$node_root/etc/ssl/certs/ca-certificates.crt" "$dir/etc/ssl/certs/ca-certificates.crt"
+      ;;
     etcd) install -m 0755 "$binary" "$(dirname "$binary")/etcdctl" "$dir/usr/local/bin/" ;;
     *) install -m 0755 "$binary" "$dir/usr/local/bin/$name" ;;
   esac
@@ -126,6 +142,11 @@ component_rootfs() { # dir image_name binary node_root
     for tool in sh grep ln mv; do ln -s busybox "$dir/usr/bin/$tool"; done
     copy_with_libraries "$node_root" "$dir" /usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi /usr/sbin/conntrack
     cp -a "$node_root/usr/lib/x86_64-linux-gnu/xtables" "$dir/usr/lib/x86_64-linux-gnu/"
+    # The extensions load libraries of their own (libxt_statistic.so, the match of every Service with more
+    # than one endpoint, needs libm): without them iptables-restore fails and kube-proxy syncs no rule.
+    local extensions
+    mapfile -t extensions < <(cd "$node_root" && find usr/lib/x86_64-linux-gnu/xtables -name '*.so' -type f -printf '/%p\n')
+    copy_libraries_of "$node_root" "$dir" "${extensions[@]}"
     cp -a "$node_root/etc/protocols" "$node_root/etc/services" "$node_root/etc/ethertypes" "$dir/etc/" 2>/dev/null || true
     install -m 0755 "$FILES/iptables-wrapper" "$dir/usr/sbin/iptables-wrapper"
     for tool in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
@@ -141,13 +162,14 @@ component_images() { # out_dir node_root
   while read -r ref; do
     name="${ref##*/}"
     name="${name%%:*}"
-    if [[ " ${SKIPPED_IMAGES[*]} " == *" $name "* ]]; then
-      log "skipping $ref (its kubeadm phase is skipped)"
-      continue
-    fi
     [[ -n "${COMPONENT_BINARY[$name]:-}" ]] || die "kubeadm lists $ref, which this script does not know how to build"
-    entrypoint="[\"/usr/local/bin/$name\"]"
-    [[ "$name" == pause ]] && entrypoint='["/pause"]'
+    if [[ "$name" == coredns && "${ref##*:}" != "$COREDNS_VERSION" ]]; then
+      die "kubeadm expects $ref, but tests/harness/versions.env pins COREDNS_VERSION=$COREDNS_VERSION"
+    fi
+    case "$name" in
+      pause | coredns) entrypoint="[\"/$name\"]" ;;
+      *) entrypoint="[\"/usr/local/bin/$name\"]" ;;
+    esac
     rm -rf "$out/rootfs"
     component_rootfs "$out/rootfs" "$name" "${COMPONENT_BINARY[$name]}" "$node_root"
     python3 "$FILES/docker-archive.py" "$out/rootfs" "$ref" "$out/$name.tar" --entrypoint "$entrypoint" \
@@ -175,15 +197,17 @@ assemble_node() { # root kind_files images_dir
   install -D -m 0644 -t "$root/etc/systemd/system" "$kind_files"/etc/systemd/system/*.service "$kind_files"/etc/systemd/system/*.slice
   install -D -m 0644 -t "$root/etc/systemd/system/kubelet.service.d" "$kind_files"/etc/systemd/system/kubelet.service.d/* \
     "$FILES/20-hostreach-preload.conf"
-  install -m 0644 "$FILES/hostreach-preload-images.service" "$root/etc/systemd/system/"
-  install -m 0755 "$FILES/hostreach-entrypoint" "$root/usr/local/bin/"
+  install -m 0644 "$FILES/hostreach-preload-images.service" "$FILES/hostreach-cni.service" "$root/etc/systemd/system/"
+  install -m 0755 "$FILES/hostreach-entrypoint" "$FILES/hostreach-cni" "$root/usr/local/bin/"
   # kind's units and scripts call /usr/local/bin/containerd; Debian installs it in /usr/bin.
   ln -sf /usr/bin/containerd "$root/usr/local/bin/containerd"
   # containerd's CRI looks for CNI plugins in /opt/cni/bin; Debian installs them in /usr/lib/cni.
   install -d "$root/opt/cni"
   ln -sfn /usr/lib/cni "$root/opt/cni/bin"
+  # No CNI config in /etc/cni/net.d yet: hostreach-cni writes it from this template once the Node has its
+  # podCIDR, so the node is Ready only when its pods can get addresses.
   install -d "$root/etc/cni/net.d"
-  sed "s|@POD_SUBNET@|$KIND_POD_SUBNET|" "$FILES/10-hostreach-bridge.conflist" >"$root/etc/cni/net.d/10-hostreach-bridge.conflist"
+  install -D -m 0644 -t "$root/kind/hostreach-cni" "$FILES/10-hostreach-bridge.conflist"
   # containerd: the node lacks CAP_SYS_RESOURCE, so it may only raise oom_score_adj; the sandbox
   # image is the pause image kubeadm expects (preloaded).
   pause_ref="$(grep '/pause:' "$images/refs")"
@@ -205,13 +229,13 @@ assemble_node() { # root kind_files images_dir
   echo "ReadKMsg=no" >>"$root/etc/systemd/journald.conf"
   [[ -e "$root/sbin/init" ]] || ln -s /usr/lib/systemd/systemd "$root/sbin/init"
   chroot "$root" systemctl --quiet enable kubelet.service containerd.service undo-mount-hacks.service \
-    hostreach-preload-images.service >/dev/null
+    hostreach-preload-images.service hostreach-cni.service >/dev/null
   chroot "$root" systemctl mask systemd-binfmt.service >/dev/null 2>&1
 }
 
 build_key() { # rootfs_tar
   {
-    printf '%s\n' "$1" "$K8S_VERSION" "$ETCD_VERSION" "$PAUSE_VERSION" "$KIND_VERSION" "$KIND_POD_SUBNET"
+    printf '%s\n' "$1" "$K8S_VERSION" "$ETCD_VERSION" "$PAUSE_VERSION" "$KIND_VERSION" "$COREDNS_VERSION"
     cat "$0" "$FILES"/*
   } | short_hash
 }

@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # Tier 2 of the test harness: a real kind cluster.
-#   scripts/kind.sh up [NAME]      create it (idempotent) and wait until every node is Ready
+#   scripts/kind.sh up [NAME] [--workers N] [--pod-subnet CIDR] [--service-subnet CIDR]
+#                                  create it (idempotent) and wait until every node is Ready and CoreDNS
+#                                  is available
 #   scripts/kind.sh down [NAME]    delete it and everything it made: containers, volumes, the network
 #   scripts/kind.sh status [NAME]  say whether it runs, its nodes and its kubeconfig
 #   scripts/kind.sh load NAME IMAGE...  `kind load docker-image` (through the docker wrapper if needed)
 # NAME: $HOSTREACH_KIND_CLUSTER or hostreach-test. Kubeconfig: $HOSTREACH_CACHE/run/kind-NAME/kubeconfig
 # (context kind-NAME).
+# Shape of the cluster (an option wins over its environment variable):
+#   --workers N / HOSTREACH_KIND_WORKERS        `role: worker` nodes beside the control plane (default 0);
+#                                               the nodes are NAME-control-plane, NAME-worker, NAME-worker2, ...
+#   --pod-subnet / HOSTREACH_KIND_POD_SUBNET    networking.podSubnet (default kind's 10.244.0.0/16); every
+#                                               node gets its own /24 of it (Node spec.podCIDR)
+#   --service-subnet / HOSTREACH_KIND_SERVICE_SUBNET  networking.serviceSubnet (default kind's 10.96.0.0/16);
+#                                               the kube-dns Service gets its 10th address (10.96.0.10)
+# An `up` of a cluster that runs with another shape fails; `down` it first.
 # Image: by default hostreach/kind-node:$K8S_VERSION, built locally by scripts/kind-node-image.sh with
-# no pull. Where a registry is reachable, HOSTREACH_KIND_IMAGE=<image> (e.g. the stock kindest/node)
-# uses that image instead, with kind's default CNI and CoreDNS.
+# no pull; its hostreach-cni service does kindnet's job (a bridge CNI config from the Node's podCIDR,
+# routes to the other nodes' pod ranges) and kubeadm deploys CoreDNS from the preloaded image.
+# Where a registry is reachable, HOSTREACH_KIND_IMAGE=<image> (e.g. the stock kindest/node) uses that
+# image instead, with kind's default CNI (kindnet).
 # Where `docker run --privileged` fails (this machine: CAP_SYS_RESOURCE outside the bounding set),
 # kind runs with scripts/kind-docker-wrapper first on PATH; HOSTREACH_KIND_PRIVILEGED=native|wrapper
 # skips the probe.
@@ -19,7 +31,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$REPO_ROOT/scripts/kind-node/settings.sh"
 
 ACTION="${1:-}"
-NAME="${2:-${HOSTREACH_KIND_CLUSTER:-hostreach-test}}"
+(($# == 0)) || shift
+NAME="${HOSTREACH_KIND_CLUSTER:-hostreach-test}"
+if (($# > 0)) && [[ "$1" != --* ]]; then
+  NAME="$1"
+  shift
+fi
+WORKERS="${HOSTREACH_KIND_WORKERS:-0}"
+POD_SUBNET="${HOSTREACH_KIND_POD_SUBNET:-$KIND_DEFAULT_POD_SUBNET}"
+SERVICE_SUBNET="${HOSTREACH_KIND_SERVICE_SUBNET:-$KIND_DEFAULT_SERVICE_SUBNET}"
 RUN_DIR="$HOSTREACH_CACHE/run/kind-$NAME"
 KUBECONFIG_FILE="$RUN_DIR/kubeconfig"
 NETWORK="${KIND_EXPERIMENTAL_DOCKER_NETWORK:-kind}"
@@ -58,23 +78,72 @@ docker_mode() { # image
   esac
 }
 
+parse_up_options() { # option...
+  while (($# > 0)); do
+    case "$1" in
+      --workers | --pod-subnet | --service-subnet)
+        (($# >= 2)) || die "$1 needs a value"
+        case "$1" in
+          --workers) WORKERS="$2" ;;
+          --pod-subnet) POD_SUBNET="$2" ;;
+          --service-subnet) SERVICE_SUBNET="$2" ;;
+        esac
+        shift 2
+        ;;
+      --workers=* | --pod-subnet=* | --service-subnet=*)
+        parse_up_options "${1%%=*}" "${1#*=}"
+        shift
+        ;;
+      *) die "unknown option '$1'; usage: $0 up [NAME] [--workers N] [--pod-subnet CIDR] [--service-subnet CIDR]" ;;
+    esac
+  done
+}
+
+# An IPv4 CIDR as "first address as an integer, prefix length"; the host bits must be zero.
+cidr_parse() { # what cidr
+  local what="$1" cidr="$2" a b c d len ip
+  [[ "$cidr" =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})$ ]] ||
+    die "$what '$cidr' is not an IPv4 CIDR like 10.244.0.0/16"
+  a="${BASH_REMATCH[1]}" b="${BASH_REMATCH[2]}" c="${BASH_REMATCH[3]}" d="${BASH_REMATCH[4]}" len="${BASH_REMATCH[5]}"
+  ((10#$a <= 255 && 10#$b <= 255 && 10#$c <= 255 && 10#$d <= 255 && 10#$len <= 32)) || die "$what '$cidr' is not an IPv4 CIDR"
+  ip=$(((10#$a << 24) | (10#$b << 16) | (10#$c << 8) | 10#$d))
+  len=$((10#$len))
+  ((len == 0 || (ip & ((1 << (32 - len)) - 1)) == 0)) || die "$what '$cidr' has host bits set"
+  printf '%s %s\n' "$ip" "$len"
+}
+
+validate_shape() {
+  local pod pod_ip pod_len svc svc_ip svc_len
+  if [[ ! "$WORKERS" =~ ^[0-9]{1,2}$ ]] || ((10#$WORKERS > 20)); then
+    die "the worker count must be a number from 0 to 20, not '$WORKERS'"
+  fi
+  WORKERS=$((10#$WORKERS))
+  pod="$(cidr_parse "pod subnet" "$POD_SUBNET")" || exit 1
+  svc="$(cidr_parse "service subnet" "$SERVICE_SUBNET")" || exit 1
+  read -r pod_ip pod_len <<<"$pod"
+  read -r svc_ip svc_len <<<"$svc"
+  # kube-controller-manager gives every node a /24 of the pod subnet.
+  ((pod_len <= 24 && (1 << (24 - pod_len)) >= WORKERS + 1)) ||
+    die "pod subnet $POD_SUBNET has no room for $((WORKERS + 1)) node /24s (kube-controller-manager gives each node one)"
+  # kube-apiserver takes a service range of at most 2^20 addresses; kube-dns needs its 10th address.
+  ((svc_len >= 12 && svc_len <= 28)) || die "service subnet $SERVICE_SUBNET must be a /12 to /28"
+  ((pod_ip + (1 << (32 - pod_len)) <= svc_ip || svc_ip + (1 << (32 - svc_len)) <= pod_ip)) ||
+    die "pod subnet $POD_SUBNET and service subnet $SERVICE_SUBNET overlap"
+}
+
+# What `up` makes, in one line; an `up` of a running cluster compares it with the one saved at creation.
+shape() { # image
+  printf 'image=%s workers=%s pod-subnet=%s service-subnet=%s\n' "$1" "$WORKERS" "$POD_SUBNET" "$SERVICE_SUBNET"
+}
+
 write_config() { # local_image(yes|no)
+  local i
   {
-    printf 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n'
-    if [[ "$1" == yes ]]; then
-      # The local image ships a static bridge CNI config and no CoreDNS image.
-      cat <<EOF
-networking:
-  disableDefaultCNI: true
-  podSubnet: $KIND_POD_SUBNET
-kubeadmConfigPatches:
-  - |
-    kind: InitConfiguration
-    skipPhases:
-      - preflight
-      - addon/coredns
-EOF
-    fi
+    printf 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n  - role: control-plane\n'
+    for ((i = 0; i < WORKERS; i++)); do printf '  - role: worker\n'; done
+    printf 'networking:\n  podSubnet: %s\n  serviceSubnet: %s\n' "$POD_SUBNET" "$SERVICE_SUBNET"
+    # The local image brings its own pod network (hostreach-cni) instead of kindnet.
+    if [[ "$1" == yes ]]; then printf '  disableDefaultCNI: true\n'; fi
   } >"$RUN_DIR/kind-config.yaml"
 }
 
@@ -97,33 +166,40 @@ wait_ready() {
   # Pods are admitted only once the controller manager has made their namespace's service account.
   "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" wait --for=create serviceaccount/default --namespace default --timeout="$READY_TIMEOUT" >/dev/null ||
     die "kind cluster $NAME: the controller manager made no default service account within $READY_TIMEOUT"
+  # Cluster DNS answers: kubeadm's addon/coredns phase made the Deployment, and its pods are Ready.
+  "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" --namespace kube-system rollout status deployment/coredns --timeout="$READY_TIMEOUT" >/dev/null ||
+    die "kind cluster $NAME: CoreDNS (kube-system/coredns) not available within $READY_TIMEOUT"
 }
 
 up() {
   local image local_image=yes start=$SECONDS
   mkdir -p "$RUN_DIR"
+  if [[ -n "${HOSTREACH_KIND_IMAGE:-}" ]]; then
+    image="$HOSTREACH_KIND_IMAGE"
+    local_image=no
+  else
+    image="$KIND_NODE_IMAGE"
+  fi
   if cluster_exists; then
     log "kind cluster $NAME already exists"
+    if [[ -f "$RUN_DIR/shape" && "$(cat "$RUN_DIR/shape")" != "$(shape "$image")" ]]; then
+      die "kind cluster $NAME runs with $(cat "$RUN_DIR/shape"), not $(shape "$image"); run: $0 down $NAME"
+    fi
     [[ -f "$KUBECONFIG_FILE" ]] || run_kind export kubeconfig --name "$NAME" --kubeconfig "$KUBECONFIG_FILE"
     wait_ready
     printf '%s\n' "$KUBECONFIG_FILE"
     return 0
   fi
   [[ -x "$KIND" && -x "$KUBECTL" ]] || "$REPO_ROOT/scripts/k8s-build.sh" all
-  if [[ -n "${HOSTREACH_KIND_IMAGE:-}" ]]; then
-    image="$HOSTREACH_KIND_IMAGE"
-    local_image=no
-  else
-    "$REPO_ROOT/scripts/kind-node-image.sh" build
-    image="$KIND_NODE_IMAGE"
-  fi
+  [[ "$local_image" == no ]] || "$REPO_ROOT/scripts/kind-node-image.sh" build
   docker_mode "$image" >"$RUN_DIR/docker-mode"
   write_config "$local_image"
+  shape "$image" >"$RUN_DIR/shape"
   if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
     touch "$NETWORK_MARKER"
   fi
   save_sysctls
-  log "creating kind cluster $NAME from $image (docker mode: $(cat "$RUN_DIR/docker-mode"))"
+  log "creating kind cluster $NAME from $image: $((WORKERS + 1)) node(s), pod subnet $POD_SUBNET, service subnet $SERVICE_SUBNET (docker mode: $(cat "$RUN_DIR/docker-mode"))"
   run_kind create cluster --name "$NAME" --image "$image" --config "$RUN_DIR/kind-config.yaml" \
     --kubeconfig "$KUBECONFIG_FILE" --wait "$READY_TIMEOUT" ${HOSTREACH_KIND_RETAIN:+--retain} ||
     die "kind create cluster failed (rerun with HOSTREACH_KIND_RETAIN=1 and 'kind export logs' to debug)"
@@ -203,10 +279,11 @@ load() { # image...
 mkdir -p "$HOSTREACH_CACHE/run"
 exec {run_lock}<"$HOSTREACH_CACHE/run"
 
+USAGE="usage: $0 up [NAME] [--workers N] [--pod-subnet CIDR] [--service-subnet CIDR] | down|status [NAME] | load NAME IMAGE..."
 case "$ACTION" in
-  up) flock "$run_lock" && up ;;
-  down) flock "$run_lock" && down ;;
-  status) status ;;
-  load) load "${@:3}" ;;
-  *) die "usage: $0 up|down|status [NAME] | load NAME IMAGE..." ;;
+  up) parse_up_options "$@" && validate_shape && flock "$run_lock" && up ;;
+  down) (($# == 0)) || die "$USAGE" && flock "$run_lock" && down ;;
+  status) (($# == 0)) || die "$USAGE" && status ;;
+  load) load "$@" ;;
+  *) die "$USAGE" ;;
 esac

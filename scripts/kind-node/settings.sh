@@ -4,6 +4,8 @@
 # shellcheck source=scripts/k8s-paths.sh
 source "$REPO_ROOT/scripts/k8s-paths.sh"
 KIND_NODE_IMAGE="hostreach/kind-node:$K8S_VERSION"
-# The pod subnet of the cluster config and of the node's static bridge CNI config: they must agree.
-KIND_POD_SUBNET=10.244.0.0/16
-export KIND_NODE_IMAGE KIND_POD_SUBNET
+# kind's own defaults for networking.podSubnet and networking.serviceSubnet; scripts/kind.sh up takes
+# others per cluster. The node image holds no subnet: its hostreach-cni service reads the Node's podCIDR.
+KIND_DEFAULT_POD_SUBNET=10.244.0.0/16
+KIND_DEFAULT_SERVICE_SUBNET=10.96.0.0/16
+export KIND_NODE_IMAGE KIND_DEFAULT_POD_SUBNET KIND_DEFAULT_SERVICE_SUBNET

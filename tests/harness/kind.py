@@ -4,10 +4,16 @@
 use) and deletes it after the session if this session created it; a cluster someone started by hand
 (`make kind-up`) is used and left running. `demo_httpd_image` builds a busybox-static httpd image
 locally and loads it into the cluster with `kind load docker-image`.
+
+`cluster_up(name, workers=..., pod_subnet=..., service_subnet=...)` makes other shapes: worker nodes
+beside the control plane (each node gets its own /24 of the pod subnet, routed to by the other nodes)
+and a pod and service subnet of the cluster's own. Every cluster runs CoreDNS (kube-system/kube-dns at
+the service subnet's 10th address).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import subprocess
@@ -35,6 +41,8 @@ class KindCluster:
     name: str
     kubeconfig: str
     node_ips: dict[str, str] = field(default_factory=dict)
+    # Node name -> spec.podCIDR: the node's own range of the pod subnet.
+    pod_cidrs: dict[str, str] = field(default_factory=dict)
 
     @property
     def context(self) -> str:
@@ -50,39 +58,73 @@ class KindCluster:
 
         return client.CoreV1Api(self.api_client())
 
+    @property
+    def control_plane(self) -> str:
+        """The control-plane node's name, which is also its Docker container's name."""
+        return f"{self.name}-control-plane"
 
-def kind_sh(action: str, name: str = DEFAULT_CLUSTER, check: bool = True) -> subprocess.CompletedProcess[str]:
+    @property
+    def workers(self) -> list[str]:
+        """The worker nodes' names (= their containers' names), in kind's order: NAME-worker, NAME-worker2, ..."""
+        return sorted((node for node in self.node_ips if node != self.control_plane), key=lambda node: (len(node), node))
+
+
+def kind_sh(action: str, name: str = DEFAULT_CLUSTER, *options: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Runs scripts/kind.sh; its progress goes to stderr, its result (kubeconfig path) to stdout."""
-    return subprocess.run([str(KIND_SCRIPT), action, name], check=check, stdout=subprocess.PIPE, text=True)
+    return subprocess.run([str(KIND_SCRIPT), action, name, *options], check=check, stdout=subprocess.PIPE, text=True)
 
 
 def kubeconfig_path(name: str) -> Path:
     return cache_dir() / "run" / f"kind-{name}" / "kubeconfig"
 
 
-def node_internal_ips(kubeconfig: str, context: str) -> dict[str, str]:
+def _nodes(kubeconfig: str, context: str) -> list:
     from kubernetes import client, config
 
-    core = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig, context=context))
-    return {node.metadata.name: address.address for node in core.list_node().items for address in node.status.addresses if address.type == "InternalIP"}
+    return client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig, context=context)).list_node().items
 
 
-def cluster_up(name: str = DEFAULT_CLUSTER) -> KindCluster:
-    kubeconfig = kind_sh("up", name).stdout.strip().splitlines()[-1]
-    return KindCluster(name=name, kubeconfig=kubeconfig, node_ips=node_internal_ips(kubeconfig, f"kind-{name}"))
+def _internal_ips(nodes: list) -> dict[str, str]:
+    return {node.metadata.name: address.address for node in nodes for address in node.status.addresses if address.type == "InternalIP"}
+
+
+def node_internal_ips(kubeconfig: str, context: str) -> dict[str, str]:
+    return _internal_ips(_nodes(kubeconfig, context))
+
+
+def cluster_up(name: str = DEFAULT_CLUSTER, workers: int | None = None, pod_subnet: str | None = None, service_subnet: str | None = None) -> KindCluster:
+    """`scripts/kind.sh up`: a Ready cluster (every node Ready, CoreDNS available); an existing one is reused.
+
+    workers: `role: worker` nodes beside the control plane (None: $HOSTREACH_KIND_WORKERS, else 0).
+    pod_subnet / service_subnet: networking.podSubnet / serviceSubnet (None: $HOSTREACH_KIND_POD_SUBNET /
+    $HOSTREACH_KIND_SERVICE_SUBNET, else kind's 10.244.0.0/16 / 10.96.0.0/16). A running cluster of another
+    shape is an error (scripts/kind.sh down it first).
+    """
+    options: list[str] = []
+    for option, value in (("--workers", workers), ("--pod-subnet", pod_subnet), ("--service-subnet", service_subnet)):
+        if value is not None:
+            options += [option, str(value)]
+    kubeconfig = kind_sh("up", name, *options).stdout.strip().splitlines()[-1]
+    nodes = _nodes(kubeconfig, f"kind-{name}")
+    return KindCluster(
+        name=name,
+        kubeconfig=kubeconfig,
+        node_ips=_internal_ips(nodes),
+        pod_cidrs={node.metadata.name: node.spec.pod_cidr for node in nodes if node.spec.pod_cidr},
+    )
 
 
 def cluster_down(name: str = DEFAULT_CLUSTER) -> None:
     kind_sh("down", name)
 
 
-@pytest.fixture(scope="session")
-def kind_cluster() -> Iterator[KindCluster]:
-    """A Ready kind cluster; deleted after the session unless it was running before."""
-    name = DEFAULT_CLUSTER
+@contextlib.contextmanager
+def session_cluster(name: str = DEFAULT_CLUSTER, **shape) -> Iterator[KindCluster]:
+    """cluster_up(name, **shape) for a fixture: deleted at the end unless it was running before; a failed `up`
+    fails the test (kind.sh's error output is above) after removing what it left."""
     started_here = kind_sh("status", name, check=False).returncode != 0
     try:
-        cluster = cluster_up(name)
+        cluster = cluster_up(name, **shape)
     except subprocess.CalledProcessError as error:
         if started_here:
             kind_sh("down", name, check=False)
@@ -92,6 +134,13 @@ def kind_cluster() -> Iterator[KindCluster]:
     finally:
         if started_here:
             cluster_down(name)
+
+
+@pytest.fixture(scope="session")
+def kind_cluster() -> Iterator[KindCluster]:
+    """A Ready kind cluster; deleted after the session unless it was running before."""
+    with session_cluster(DEFAULT_CLUSTER) as cluster:
+        yield cluster
 
 
 def _demo_httpd_rootfs() -> bytes:
@@ -126,15 +175,23 @@ def kind_load(cluster: KindCluster, image: str) -> None:
     subprocess.run([str(KIND_SCRIPT), "load", cluster.name, image], check=True)
 
 
-@pytest.fixture(scope="session")
-def demo_httpd_image(kind_cluster: KindCluster) -> Iterator[str]:
-    """hostreach/demo-httpd:test-<random>, built locally and loaded into the kind cluster; removed from Docker after.
+@contextlib.contextmanager
+def loaded_demo_httpd_image(*clusters: KindCluster) -> Iterator[str]:
+    """hostreach/demo-httpd:test-<random>, built locally and loaded into the clusters' nodes; removed from Docker after.
 
-    The tag is this session's own, so sessions running at once never retag or remove each other's image.
+    The tag is the caller's own, so sessions running at once never retag or remove each other's image.
     """
     image = build_demo_httpd_image(f"test-{uuid.uuid4().hex[:8]}")
     try:
-        kind_load(kind_cluster, image)
+        for cluster in clusters:
+            kind_load(cluster, image)
         yield image
     finally:
         subprocess.run(["docker", "rmi", image], check=False, stdout=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def demo_httpd_image(kind_cluster: KindCluster) -> Iterator[str]:
+    """hostreach/demo-httpd:test-<random>, built locally and loaded into the kind cluster; removed from Docker after."""
+    with loaded_demo_httpd_image(kind_cluster) as image:
+        yield image

@@ -36,4 +36,5 @@ def binary_dirs() -> dict[str, Path]:
         "etcd": cache / "etcd" / versions["ETCD_VERSION"] / "bin",
         "kind": cache / "kind" / versions["KIND_VERSION"] / "bin",
         "pause": cache / "pause" / versions["PAUSE_VERSION"],
+        "coredns": cache / "coredns" / versions["COREDNS_VERSION"],
     }

@@ -25,6 +25,8 @@ EXPECTED = [
     (DIRS["etcd"] / "etcdctl", ["version"], f"etcdctl version: {ETCD}\n"),
     (DIRS["kind"] / "kind", ["version"], f"kind {VERSIONS['KIND_VERSION']} "),
     (DIRS["pause"] / "pause", ["-v"], f"pause.c v{VERSIONS['PAUSE_VERSION']}\n"),
+    # Stamped as CoreDNS's Makefile does: the version, then the platform, Go version and release commit.
+    (DIRS["coredns"] / "coredns", ["-version"], f"CoreDNS-{VERSIONS['COREDNS_VERSION'].removeprefix('v')}\nlinux/amd64, go"),
 ]
 
 
