@@ -16,6 +16,7 @@ import typing as t
 from ansible_collections.hostreach.kind.plugins.module_utils._subnets import Network, parse_network
 
 IPV6_REASON = "IPv6 subnet: docker-connector routes IPv4 only"
+DEFAULT_ADDR = "192.168.251.1/24"  # docker-connector's own when the file has no addr line
 EXPOSE_FLAG = "expose"
 
 _ROUTE_RE = re.compile(r"^[ \t]*route[ \t]+(?P<spec>\S+)(?P<rest>.*)$")
@@ -113,6 +114,20 @@ def routes(lines: list) -> list:
         for network in line.ipv4:
             seen.setdefault(network, None)
     return list(seen)
+
+
+def tunnel_gateway(lines: list) -> str:
+    """The address docker-connector routes every `route` line through on the host: the IP of the last `addr` line,
+    else of its default (it adds `route -n add -net <cidr> <addr IP>`)."""
+    addrs = [line.text.split()[1] for line in lines if len(line.text.split()) > 1 and line.text.split()[0] == "addr"]
+    return (addrs[-1] if addrs else DEFAULT_ADDR).split("/")[0]
+
+
+def stale_host_routes(host_routes: list, gateway: str, file_routes: list) -> list:
+    """Subnets the host still routes through the tunnel's gateway that the file no longer has: docker-connector only
+    drops them when it reloads, and an atomic replace of the file may not make it reload; a restart does."""
+    wanted = set(file_routes)
+    return [str(r.network) for r in host_routes if r.gateway == gateway and r.network.prefixlen > 0 and r.network not in wanted]
 
 
 def route_text(network: Network, exposed: bool) -> str:

@@ -212,6 +212,16 @@ path:
   returned: always
   type: str
   sample: /opt/homebrew/etc/docker-connector.conf
+stale_host_routes:
+  description:
+    - Subnets this host still routes through the tunnel (via the address of the file's C(addr) line, C(192.168.251.1)
+      by default) that the file no longer has. docker-connector drops a removed route only when it reloads its config,
+      and an atomic replace of the file (how every Ansible module writes) is not seen by its file watch, so these stay
+      until the daemon restarts; the C(docker_connector) role restarts it when this is not empty.
+  returned: success
+  type: list
+  elements: str
+  sample: [172.19.0.0/16]
 removed_temp_files:
   description: Temp files of this module that a killed earlier run left next to the file, removed by this run.
   returned: when there were any
@@ -409,13 +419,16 @@ def update_file(module: AnsibleModule, target: str, routes: Routes) -> Outcome:
 # Report
 
 
-def report(module: AnsibleModule, target: str, engine: Engine, selected: list, outcome: Outcome) -> dict:
+def report(module: AnsibleModule, target: str, engine: Engine, selected: list, outcome: Outcome, host_routes: list) -> dict:
     planned = outcome.planned
+    lines = _connector_conf.parse(planned.text)
+    routes = _connector_conf.routes(lines)
     result = dict(
         outcome.extra,
         changed=outcome.changed,
         path=module.params["path"],
-        routes=[str(n) for n in _connector_conf.routes(_connector_conf.parse(planned.text))],
+        routes=[str(n) for n in routes],
+        stale_host_routes=_connector_conf.stale_host_routes(host_routes, _connector_conf.tunnel_gateway(lines), routes),
         added=planned.added,
         removed=planned.removed,
         repaired=[dict(r, before=_config_file.for_display(r["before"])) for r in planned.repaired],
@@ -438,7 +451,8 @@ def run(module: AnsibleModule) -> dict:
     target = _config_file.write_target(params["path"])
     extra = parse_extra_routes(params["extra_routes"])
     check_wide = params["state"] == "present" and not params["allow_wide_routes"]
-    gateways = _host_routes.default_gateways(_host_routes.read_routes()) if check_wide else []
+    host_routes = _host_routes.read_routes()
+    gateways = _host_routes.default_gateways(host_routes) if check_wide else []
     if check_wide:
         refuse_wide_routes([(n, "extra_routes") for n in extra], gateways)
     engine = gather_engine(params["docker_host"])
@@ -448,7 +462,7 @@ def run(module: AnsibleModule) -> dict:
     outcome = update_file(module, target, routes_for(params["state"], params["prune"], selected, engine.networks, extra))
     for warning in warnings + direct_routing_warning(engine, selected):
         module.warn(warning)
-    return report(module, target, engine, selected, outcome)
+    return report(module, target, engine, selected, outcome, host_routes)
 
 
 def main() -> None:

@@ -101,13 +101,16 @@ backend:
   type: str
   sample: iptables-nft
 rules:
-  description: Each rule the firewall needs, where it sits, why it is needed and whether it is there after the run.
+  description:
+    - Each rule the firewall needs, where it sits, why it is needed, whether it was in place before the run
+      (C(present_before)) and whether it is after it (C(present); in check mode, would be).
   returned: success
   type: list
   elements: dict
   sample:
     - where: iptables-nft filter DOCKER-USER
       why: FORWARD policy is DROP; DOCKER-USER is where the engine lets users accept forwarded traffic
+      present_before: false
       present: true
 commands:
   description: The commands that were run in the VM (in check mode, that would be run).
@@ -161,9 +164,9 @@ def gather(docker_host: str | None, image: str, pull: str) -> tuple:
     return client, _vm_tools.run_script(client, image, _vm_firewall.GATHER_SCRIPT, PURPOSE)
 
 
-def rule_report(firewall: _vm_firewall.Firewall, state: str, applied: bool) -> list:
-    present = (lambda rule: state == "present") if applied else (lambda rule: rule.present)
-    return [{"where": r.where, "why": r.why, "present": present(r)} for r in firewall.rules]
+def rule_report(firewall: _vm_firewall.Firewall, state: str) -> list:
+    """Each rule: where, why, whether it was in place before the run and whether it is (in check mode: would be) after."""
+    return [{"where": r.where, "why": r.why, "present_before": r.present, "present": state == "present"} for r in firewall.rules]
 
 
 def run(module: AnsibleModule) -> dict:
@@ -179,13 +182,13 @@ def run(module: AnsibleModule) -> dict:
     result: dict[str, t.Any] = dict(
         changed=bool(planned),
         backend=firewall.backend,
-        rules=rule_report(firewall, params["state"], applied=True),
+        rules=rule_report(firewall, params["state"]),
         commands=planned,
         missing_tools=firewall.missing_tools,
     )
     if module._diff:
         result["diff"] = {
-            "before": "".join(f"{r['where']}: ACCEPT from {peer}\n" for r in rule_report(firewall, params["state"], applied=False) if r["present"]),
+            "before": "".join(f"{r['where']}: ACCEPT from {peer}\n" for r in result["rules"] if r["present_before"]),
             "after": "".join(f"{r['where']}: ACCEPT from {peer}\n" for r in result["rules"] if r["present"]),
         }
     return result

@@ -1,4 +1,5 @@
-"""Parse, render and plan docker-connector.conf without any I/O (issue 2, behaviours 2-7)."""
+"""Parse, render and plan docker-connector.conf without any I/O: glued and duplicate route lines repaired, IPv6
+skipped, every other line kept byte for byte, absent and prune, the expose flag, and a second plan that changes nothing."""
 
 from __future__ import annotations
 
@@ -210,3 +211,25 @@ def test_planning_keeps_every_non_route_line_and_is_idempotent(text: str) -> Non
     assert _other_lines(first.text) == _other_lines(text)
     assert plan(first.text, [BRIDGE, KIND_V4]).text == first.text
     assert {str(n) for n in conf.routes(conf.parse(first.text))} >= {"172.17.0.0/16", "172.18.0.0/16"}
+
+
+def test_routes_the_host_still_has_through_the_tunnel_but_the_file_not_are_stale() -> None:
+    import ipaddress
+
+    from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route
+
+    def route(cidr: str, gateway: str | None) -> Route:
+        return Route(ipaddress.ip_network(cidr), gateway, "utun5")
+
+    host = [
+        route("0.0.0.0/0", "192.168.1.1"),
+        route("172.18.0.0/16", "192.168.251.1"),
+        route("172.19.0.0/16", "192.168.251.1"),
+        route("10.0.0.0/8", "10.9.9.9"),
+    ]
+    lines = conf.parse("mtu 1400\nroute 172.18.0.0/16\n")
+    assert conf.tunnel_gateway(lines) == "192.168.251.1"
+    assert conf.stale_host_routes(host, conf.tunnel_gateway(lines), conf.routes(lines)) == ["172.19.0.0/16"]
+    other = conf.parse("addr 192.168.252.1/24\nroute 172.18.0.0/16\n")
+    assert conf.tunnel_gateway(other) == "192.168.252.1"
+    assert conf.stale_host_routes(host, conf.tunnel_gateway(other), conf.routes(other)) == []
