@@ -1,4 +1,9 @@
-"""docker-connector config text shared by the unit tests of the parser and the integration tests of the module."""
+"""docker-connector config text shared by the unit tests of the parser and the module and the integration tests of the
+module."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 # One line of every directive docker-connector knows besides `route`, as its README writes them, and a blank line.
 DIRECTIVES = (
@@ -14,3 +19,12 @@ DIRECTIVES = (
     "proxy 127.0.0.1:80\n"
     "expose 0.0.0.0:2512\n"
 )
+
+# A config as it was before a run that must change nothing: check_untouched says it still is.
+EXISTING = "addr 192.168.251.1/24\nroute 172.17.0.0/16\n"
+
+
+def check_untouched(path: Path) -> None:
+    """`path` still holds EXISTING, and nothing was made beside it (no temp file, no lock file)."""
+    assert path.read_text() == EXISTING
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

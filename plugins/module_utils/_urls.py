@@ -40,7 +40,7 @@ def port_urls(port: dict, node_ips: list) -> list:
     if not port.get("nodePort"):
         return []
     scheme = port_scheme(port)
-    return [url(ip, port["nodePort"], scheme) for ip in node_ips]
+    return list(dict.fromkeys(url(ip, port["nodePort"], scheme) for ip in node_ips))  # two nodes may share an address
 
 
 def ingress_addresses(service: dict) -> list:

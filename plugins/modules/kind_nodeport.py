@@ -265,6 +265,31 @@ probes:
   returned: when O(probe=true)
   type: list
   elements: dict
+  contains:
+    url:
+      description: The URL.
+      type: str
+    reachable:
+      description: Whether it answered (TCP connected, and for an HTTP URL some HTTP answer came).
+      type: bool
+    status:
+      description: The HTTP status, for HTTP URLs that answered.
+      type: int
+    error:
+      description: What failed, or V(null).
+      type: str
+    diagnosis:
+      description: Why it does or does not answer, one of the vocabulary above.
+      type: str
+    hint:
+      description: What to look at, one line (empty when reachable).
+      type: str
+    waited:
+      description: Seconds the URL was waited for.
+      type: float
+    endpoints:
+      description: With V(no ready endpoints), the C(ready) and C(not_ready) counts of the port.
+      type: dict
   sample:
     - url: http://172.18.0.2:30080
       reachable: true

@@ -122,7 +122,7 @@ class DockerVM:
 
     def http_from_mac(self, url: str, timeout: float = ANSWER_TIMEOUT) -> Probe:
         result = self.in_mac("curl", "-sS", "--max-time", str(timeout), "-o", "-", "-w", "\n%{http_code}", url, check=False)
-        body, _, code = result.stdout.decode().rpartition("\n")
+        body, _newline, code = result.stdout.decode().rpartition("\n")
         status = int(code) if code.isdigit() and code != "000" else None
         return Probe(status=status, body=body, curl_exit=result.returncode)
 

@@ -1,78 +1,15 @@
-"""Helpers for the docker_bridge_routes integration tests: run the module as users do, make test networks."""
+"""Helpers for the docker_bridge_routes integration tests: test networks and a second dockerd (the module runs through
+tests/ansible_runner.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
 import uuid
 from pathlib import Path
 
 import docker
-import pytest
-
-REPO = Path(__file__).resolve().parents[3]
-COLLECTIONS = REPO / ".build" / "collections"
-MODULE = "hostreach.kind.docker_bridge_routes"
-PYTHON = sys.executable
-BIN = Path(PYTHON).parent
-
-
-def ansible_env(extra: dict | None = None) -> dict:
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="json",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=PYTHON,
-    )
-    env.pop("DOCKER_HOST", None)
-    env.update(extra or {})
-    return env
-
-
-def adhoc(args: dict, *, check: bool = False, diff: bool = False, env: dict | None = None, python: str = PYTHON) -> dict:
-    """Run the module as a user does, `ansible localhost -m hostreach.kind.docker_bridge_routes`; its result."""
-    cmd = [str(BIN / "ansible"), "localhost", "-c", "local", "-m", MODULE, "-a", json.dumps(args), "-e", f"ansible_python_interpreter={python}"]
-    cmd += ["--check"] if check else []
-    cmd += ["--diff"] if diff else []
-    proc = subprocess.run(cmd, env=ansible_env(env), capture_output=True, text=True, check=False, timeout=120)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(f"ansible printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    result = report["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    result["_stats"] = report["stats"]["localhost"]
-    return result
-
-
-def module_process(args: dict, *, env: dict | None = None, user: tuple | None = None, cwd: str | None = None) -> subprocess.Popen:
-    """Start the module file directly (no Ansible controller), as a separate process; optionally as another (uid, gid)."""
-    handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=cwd)  # noqa: SIM115 (kept until the process has read it)
-    json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
-    handle.close()
-    os.chmod(handle.name, 0o644)
-    cmd = [PYTHON, "-m", "ansible_collections.hostreach.kind.plugins.modules.docker_bridge_routes", handle.name]
-    if user is not None:
-        cmd = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", *cmd]
-    run_env = dict(os.environ, PYTHONPATH=str(COLLECTIONS), **(env or {}))
-    return subprocess.Popen(cmd, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd or "/")
-
-
-def module_result(proc: subprocess.Popen) -> dict:
-    out, err = proc.communicate(timeout=120)
-    try:
-        return json.loads(out)
-    except ValueError:
-        pytest.fail(f"module printed no JSON (rc={proc.returncode}):\n{out}\n{err}")
 
 
 class Networks:

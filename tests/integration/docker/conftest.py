@@ -1,22 +1,29 @@
 """Fixtures for docker_bridge_routes against the real Docker engine.
 
 Every network a test creates is named `hrit-...` and removed afterwards; a second `dockerd` on its own
-socket is started for the endpoint tests and stopped at the end of the session.
+socket is started for the endpoint tests and stopped at the end of the session. `nobody` and `shared_dir` are for
+the runs as another user (ansible_runner.adhoc(..., as_user=nobody.as_user, home=nobody.home)).
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
+import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import pytest
 from bridge_routes_helpers import Networks, SecondDaemon
+
+NOBODY = 65534
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +38,37 @@ def networks(client: docker.APIClient):
     made = Networks(client)
     yield made
     made.cleanup()
+
+
+@dataclass(frozen=True)
+class OtherUser:
+    """uid nobody with group docker only: the engine answers it, and it has no permission root would bypass."""
+
+    uid: int
+    gid: int
+    home: str  # its own, where Ansible keeps its temp files
+
+    @property
+    def as_user(self) -> tuple:
+        return (self.uid, self.gid)
+
+
+@pytest.fixture
+def nobody() -> Iterator[OtherUser]:
+    home = Path(tempfile.mkdtemp(prefix="hr-nobody-", dir="/tmp"))
+    user = OtherUser(NOBODY, grp.getgrnam("docker").gr_gid, str(home))
+    os.chown(home, user.uid, user.gid)
+    yield user
+    shutil.rmtree(home)
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A new directory, root's and mode 0755, in /tmp: uid nobody can reach it (pytest's tmp_path is 0700)."""
+    directory = Path(tempfile.mkdtemp(prefix="hr-etc-", dir="/tmp"))
+    directory.chmod(0o755)
+    yield directory
+    shutil.rmtree(directory)
 
 
 @pytest.fixture

@@ -1,19 +1,16 @@
-"""Atomic writes, mode and owner, backups and concurrent runs on one file: issue 2, behaviour 9."""
+"""How docker_bridge_routes writes the file: an atomic replace keeping mode and owner, 0644 for a new file, backups,
+concurrent runs that lose no line, symlinked configs, runs as root and as the file's user, leftover temp files."""
 
 from __future__ import annotations
 
-import grp
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
-from bridge_routes_helpers import adhoc, module_process, module_result, subnets
+from ansible_runner import adhoc, adhoc_many
+from bridge_routes_helpers import subnets
 
 pytestmark = pytest.mark.docker
-
-NOBODY = 65534
 
 
 def test_write_is_an_atomic_replace_that_keeps_mode_and_owner(networks, conf: Path) -> None:
@@ -22,7 +19,7 @@ def test_write_is_an_atomic_replace_that_keeps_mode_and_owner(networks, conf: Pa
     os.chmod(conf, 0o640)
     os.chown(conf, 4321, 8765)
     inode = conf.stat().st_ino
-    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert result["changed"] is True
     after = conf.stat()
     assert after.st_ino != inode  # replaced by rename, never rewritten in place
@@ -35,32 +32,31 @@ def test_a_new_file_gets_mode_0644_whatever_the_umask(networks, conf: Path) -> N
     a = networks.create("a")
     old = os.umask(0o077)
     try:
-        proc = module_process({"path": str(conf), "networks": [a["Name"]]})
+        result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     finally:
         os.umask(old)
-    assert module_result(proc)["changed"] is True
+    assert result["changed"] is True
     assert oct(conf.stat().st_mode & 0o777) == "0o644"
 
 
 def test_backup_leaves_a_copy_and_returns_its_path(networks, conf: Path) -> None:
     a = networks.create("a")
     conf.write_text("# before\n")
-    result = adhoc({"path": str(conf), "networks": [a["Name"]], "backup": True})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "backup": True})
     backup = Path(result["backup_file"])
     assert backup.parent == conf.parent and backup.name.startswith("docker-connector.conf.")
     assert backup.read_text() == "# before\n"
     assert conf.read_text() == f"# before\nroute {subnets(a)[0]}\n"
-    again = adhoc({"path": str(conf), "networks": [a["Name"]], "backup": True})
+    again = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "backup": True})
     assert again["changed"] is False and "backup_file" not in again
 
 
 @pytest.mark.parametrize("round_", range(3))
 def test_concurrent_runs_on_one_file_lose_no_line(networks, conf: Path, round_: int) -> None:
-    """Eight module processes at once, each adding its own network to the same file."""
+    """Eight `ansible` runs at once, each adding its own network to the same file."""
     made = [networks.create(f"c{i}") for i in range(8)]
     conf.write_text("addr 192.168.251.1/24\n")
-    procs = [module_process({"path": str(conf), "networks": [n["Name"]]}) for n in made]
-    results = [module_result(p) for p in procs]
+    results = adhoc_many("docker_bridge_routes", [{"path": str(conf), "networks": [n["Name"]]} for n in made])
     assert all(r["changed"] is True for r in results), results
     lines = conf.read_text().splitlines()
     assert lines[0] == "addr 192.168.251.1/24"
@@ -75,11 +71,11 @@ def test_a_symlinked_config_is_written_through_and_stays_a_link(networks, conf: 
     target = tmp_path / "dotfiles" / "docker-connector.conf"
     target.write_text("mtu 1400\n")
     conf.symlink_to(target)
-    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert result["changed"] is True
     assert conf.is_symlink() and os.readlink(conf) == str(target)
     assert target.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\n"
-    again = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    again = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert again["changed"] is False and conf.is_symlink()
 
 
@@ -87,62 +83,43 @@ def test_a_dangling_symlink_is_an_error_naming_its_target(networks, conf: Path, 
     a = networks.create("a")
     target = tmp_path / "gone" / "docker-connector.conf"
     conf.symlink_to(target)
-    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert result.get("failed") is True
     assert f"{conf} is a symbolic link to {target}, which does not exist" in result["msg"]
     assert conf.is_symlink() and not target.exists()
     assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]
 
 
-def test_a_run_as_root_never_blocks_a_later_run_as_the_user(networks, tmp_path: Path) -> None:
-    """Before, root's run left a root-owned .lock that every later run as the user failed to open."""
+def test_a_run_as_root_never_blocks_a_later_run_as_the_user(networks, nobody, shared_dir: Path) -> None:
+    """A run as root leaves nothing root-owned behind (no .lock file) that a later run as the file's user could not open."""
     a, b = networks.create("a"), networks.create("b")
-    docker_gid = grp.getgrnam("docker").gr_gid
-    etc = Path(tempfile.mkdtemp(prefix="hr-userdir-", dir="/tmp"))
-    try:
-        conf = etc / "docker-connector.conf"
-        conf.write_text("mtu 1400\n")
-        os.chown(etc, NOBODY, docker_gid)
-        os.chown(conf, NOBODY, docker_gid)
-        assert module_result(module_process({"path": str(conf), "networks": [a["Name"]]}))["changed"] is True  # as root
-        as_user = module_result(
-            module_process({"path": str(conf), "networks": [a["Name"], b["Name"]]}, user=(NOBODY, docker_gid), env={"HOME": "/nonexistent"})
-        )
-        assert as_user.get("failed") is not True, as_user
-        assert as_user["added"] == subnets(b)
-        assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\nroute {subnets(b)[0]}\n"
-        assert (conf.stat().st_uid, conf.stat().st_gid) == (NOBODY, docker_gid)
-        assert sorted(p.name for p in etc.iterdir()) == ["docker-connector.conf"]
-    finally:
-        shutil.rmtree(etc)
+    conf = shared_dir / "docker-connector.conf"
+    conf.write_text("mtu 1400\n")
+    os.chown(shared_dir, *nobody.as_user)
+    os.chown(conf, *nobody.as_user)
+    assert adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})["changed"] is True  # as root
+    as_user = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"], b["Name"]]}, as_user=nobody.as_user, home=nobody.home)
+    assert as_user.get("failed") is not True, as_user
+    assert as_user["added"] == subnets(b)
+    assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\nroute {subnets(b)[0]}\n"
+    assert (conf.stat().st_uid, conf.stat().st_gid) == nobody.as_user
+    assert sorted(p.name for p in shared_dir.iterdir()) == ["docker-connector.conf"]
 
 
-def test_a_file_the_user_cannot_replace_keeping_its_owner_fails_alike_in_check_mode(networks) -> None:
+def test_a_file_the_user_cannot_replace_keeping_its_owner_fails_alike_in_check_mode(networks, nobody, shared_dir: Path) -> None:
     """The user may write the folder, but the file is root's: replacing it would make it the user's."""
     a = networks.create("a")
-    docker_gid = grp.getgrnam("docker").gr_gid
-    etc = Path(tempfile.mkdtemp(prefix="hr-rootfile-", dir="/tmp"))
-    try:
-        conf = etc / "docker-connector.conf"
-        conf.write_text("mtu 1400\n")
-        os.chown(etc, NOBODY, docker_gid)
-        results = [
-            module_result(
-                module_process(
-                    {"path": str(conf), "networks": [a["Name"]], "_ansible_check_mode": check}, user=(NOBODY, docker_gid), env={"HOME": "/nonexistent"}
-                )
-            )
-            for check in (True, False)
-        ]
-        for result in results:
-            assert result["failed"] is True
-            assert result["msg"] == (
-                f"cannot write {conf}: it is owned by uid 0 and this task runs as uid {NOBODY}: replacing it would make it yours. "
-                "Run the task as its owner or as root (become: true), or give it to this user (chown); nothing was changed"
-            )
-        assert conf.read_text() == "mtu 1400\n" and conf.stat().st_uid == 0
-    finally:
-        shutil.rmtree(etc)
+    conf = shared_dir / "docker-connector.conf"
+    conf.write_text("mtu 1400\n")
+    os.chown(shared_dir, *nobody.as_user)
+    for check in (True, False):
+        result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]}, check=check, as_user=nobody.as_user, home=nobody.home)
+        assert result["failed"] is True, check
+        assert result["msg"] == (
+            f"cannot write {conf}: it is owned by uid 0 and this task runs as uid {nobody.uid}: replacing it would make it yours. "
+            "Run the task as its owner or as root (become: true), or give it to this user (chown); nothing was changed"
+        )
+    assert conf.read_text() == "mtu 1400\n" and conf.stat().st_uid == 0
 
 
 def test_temp_files_a_killed_run_left_are_removed_and_reported(networks, conf: Path) -> None:
@@ -152,10 +129,10 @@ def test_temp_files_a_killed_run_left_are_removed_and_reported(networks, conf: P
     other = conf.parent / ".unrelated.conf.abc123.tmp"
     for path in [*stale, other]:
         path.write_text("half a file")
-    check = adhoc({"path": str(conf), "networks": [a["Name"]]}, check=True)
+    check = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]}, check=True)
     assert all(p.exists() for p in stale)  # check mode removes nothing
     assert "removed_temp_files" not in check
-    result = adhoc({"path": str(conf), "networks": [a["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert sorted(result["removed_temp_files"]) == sorted(str(p) for p in stale)
     assert sorted(p.name for p in conf.parent.iterdir()) == [".unrelated.conf.abc123.tmp", "docker-connector.conf"]
 
@@ -163,7 +140,7 @@ def test_temp_files_a_killed_run_left_are_removed_and_reported(networks, conf: P
 @pytest.mark.parametrize("path", ["", "{etc}/"])
 def test_a_path_that_names_no_file_fails_before_anything_is_made(networks, conf: Path, path: str) -> None:
     a = networks.create("a")
-    result = adhoc({"path": path.format(etc=conf.parent), "networks": [a["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": path.format(etc=conf.parent), "networks": [a["Name"]]})
     assert result["failed"] is True
     assert "names no file: give the configuration file's full path" in result["msg"]
     assert list(conf.parent.iterdir()) == []

@@ -1,7 +1,9 @@
-"""docker_bridge_routes against the real Docker engine: issue 2, behaviours 1-8.
+"""docker_bridge_routes against the real Docker engine: which networks get a route line, IPv4 only, repair of the
+README one-liner's glued and duplicate lines, idempotence byte for byte, other lines kept, absent and prune, the
+expose flag, check and diff mode.
 
 Each test creates its own bridge networks (hrit-*) and removes them; the module runs as a user runs it,
-`ansible localhost -m hostreach.kind.docker_bridge_routes`, unless the Ansible layer does not matter.
+`ansible localhost -m hostreach.kind.docker_bridge_routes`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from bridge_routes_helpers import adhoc, subnets
+from ansible_runner import adhoc
+from bridge_routes_helpers import subnets
 from connector_conf_samples import DIRECTIVES
 
 pytestmark = pytest.mark.docker
@@ -38,7 +41,7 @@ def one_liner(net: dict, path: Path) -> None:
 def test_every_bridge_network_including_the_default_gets_one_line_each(networks, client, conf: Path) -> None:
     b = networks.create("b")
     a = networks.create("a")
-    result = adhoc({"path": str(conf)})
+    result = adhoc("docker_bridge_routes", {"path": str(conf)})
     assert result["changed"] is True
     engine = {n["Name"]: n for n in client.networks(filters={"driver": ["bridge"]})}
     assert "bridge" in result["networks"]
@@ -55,7 +58,7 @@ def test_every_bridge_network_including_the_default_gets_one_line_each(networks,
 
 def test_networks_select_by_name_id_and_id_prefix_and_exclude_removes(networks, conf: Path) -> None:
     a, b, c = networks.create("a"), networks.create("b"), networks.create("c")
-    result = adhoc({"path": str(conf), "networks": [a["Name"], b["Id"], c["Id"][:12]], "exclude": [b["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"], b["Id"], c["Id"][:12]], "exclude": [b["Name"]]})
     assert sorted(result["networks"]) == sorted([a["Name"], c["Name"]])
     assert route_lines(conf) == [f"route {subnets(a)[0]}", f"route {subnets(c)[0]}"]
 
@@ -65,7 +68,7 @@ def test_dual_stack_network_writes_ipv4_only_and_skips_ipv6_with_reason(networks
     kind = networks.create("kind", ipv4=False, ipv6=True)
     v4, v6 = subnets(kind, 4), subnets(kind, 6)
     assert len(v4) == 1 and len(v6) == 1
-    result = adhoc({"path": str(conf), "networks": [kind["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [kind["Name"]]})
     assert route_lines(conf) == [f"route {v4[0]}"]
     assert result["skipped_subnets"] == [{"network": kind["Name"], "subnet": v6[0], "reason": IPV6_REASON}]
     assert result["networks"] == {kind["Name"]: subnets(kind)}
@@ -79,7 +82,7 @@ def test_glued_line_from_the_one_liner_is_repaired_in_place(networks, conf: Path
         handle.write("mtu 1400\n")
     glued = "route " + "".join(c["Subnet"] for c in kind["IPAM"]["Config"])  # as Docker keeps them, leading zero and all
     assert conf.read_text().splitlines()[2] == glued
-    result = adhoc({"path": str(conf), "networks": [kind["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [kind["Name"]]})
     assert conf.read_text() == f"# docker-connector\naddr 192.168.251.1/24\nroute {subnets(kind, 4)[0]}\nmtu 1400\n"
     assert result["repaired"] == [
         {"line": 3, "before": glued, "after": [f"route {subnets(kind, 4)[0]}"], "reason": "glued subnets split into one route line per IPv4 subnet"}
@@ -95,7 +98,7 @@ def test_duplicates_collapse_and_equal_subnets_written_differently_count(network
     host_bits = subnets(b)[0].replace(".0/24", ".1/24")
     with conf.open("a") as handle:
         handle.write(f"route   {host_bits}\n")
-    result = adhoc({"path": str(conf), "networks": [a["Name"], b["Name"]]})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"], b["Name"]]})
     assert conf.read_text() == f"route {subnets(a)[0]}\nroute   {host_bits}\n"
     assert result["added"] == []
     assert [r["reason"] for r in result["repaired"]] == ["duplicate of an earlier route line"] * 2
@@ -110,10 +113,10 @@ def test_second_run_changes_nothing_byte_for_byte(networks, conf: Path) -> None:
     one_liner(a, conf)
     one_liner(a, conf)
     args = {"path": str(conf), "networks": [a["Name"], kind["Name"]]}
-    first = adhoc(args)
+    first = adhoc("docker_bridge_routes", args)
     assert first["changed"] is True
     digest, stat = sha256(conf), conf.stat()
-    second = adhoc(args)
+    second = adhoc("docker_bridge_routes", args)
     assert second["changed"] is False and second["_stats"]["changed"] == 0
     assert (second["added"], second["removed"], second["repaired"]) == ([], [], [])
     assert sha256(conf) == digest
@@ -126,12 +129,12 @@ NON_ROUTE = DIRECTIVES + "something-unknown   with\tspacing  \n   \n"
 def test_non_route_lines_stay_byte_for_byte_through_present_and_absent(networks, conf: Path) -> None:
     a = networks.create("a")
     conf.write_bytes((NON_ROUTE + "pong on").encode())
-    adhoc({"path": str(conf), "networks": [a["Name"]]})
+    adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert conf.read_bytes() == (NON_ROUTE + f"pong on\nroute {subnets(a)[0]}\n").encode()
-    adhoc({"path": str(conf), "networks": [a["Name"]], "state": "absent"})
+    adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "state": "absent"})
     assert conf.read_bytes() == (NON_ROUTE + "pong on\n").encode()
     conf.write_bytes((NON_ROUTE + "pong on").encode())
-    result = adhoc({"path": str(conf), "networks": [a["Name"]], "state": "absent"})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "state": "absent"})
     assert result["changed"] is False
     assert conf.read_bytes() == (NON_ROUTE + "pong on").encode()
 
@@ -139,7 +142,7 @@ def test_non_route_lines_stay_byte_for_byte_through_present_and_absent(networks,
 def test_absent_removes_only_the_selected_networks_lines(networks, conf: Path) -> None:
     a, b = networks.create("a"), networks.create("b")
     conf.write_text(f"route {subnets(a)[0]}\nroute 10.99.0.0/16\nroute {subnets(b)[0]}\n")
-    result = adhoc({"path": str(conf), "networks": [a["Name"]], "state": "absent"})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "state": "absent"})
     assert conf.read_text() == f"route 10.99.0.0/16\nroute {subnets(b)[0]}\n"
     assert result["removed"] == [subnets(a)[0]]
 
@@ -149,17 +152,17 @@ def test_prune_drops_routes_of_deleted_networks_but_never_extra_routes(networks,
     args = {"path": str(conf), "networks": [a["Name"]], "extra_routes": ["10.96.0.0/12"], "prune": True}
     conf.write_text(f"route {subnets(gone)[0]}\nroute {subnets(a)[0]}\n")
     networks.remove(gone)
-    result = adhoc(args)
+    result = adhoc("docker_bridge_routes", args)
     assert conf.read_text() == f"route {subnets(a)[0]}\nroute 10.96.0.0/12\n"
     assert result["removed"] == [subnets(gone)[0]]
-    assert adhoc(args)["changed"] is False
+    assert adhoc("docker_bridge_routes", args)["changed"] is False
 
 
 def test_expose_flag_is_written_as_docker_connector_reads_it(networks, conf: Path) -> None:
     a = networks.create("a")
-    adhoc({"path": str(conf), "networks": [a["Name"]], "expose": True})
+    adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "expose": True})
     assert route_lines(conf) == [f"route {subnets(a)[0]} expose"]
-    result = adhoc({"path": str(conf), "networks": [a["Name"]], "expose": False})
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "expose": False})
     assert route_lines(conf) == [f"route {subnets(a)[0]}"]
     assert result["repaired"][0]["reason"] == "expose flag removed"
 
@@ -172,23 +175,23 @@ def test_check_mode_writes_nothing_and_reports_what_the_real_run_does(networks, 
     one_liner(kind, conf)
     before, digest, listing = conf.read_text(), sha256(conf), sorted(p.name for p in conf.parent.iterdir())
     args = {"path": str(conf), "networks": [a["Name"], kind["Name"]]}
-    checked = adhoc(args, check=True, diff=True)
+    checked = adhoc("docker_bridge_routes", args, check=True, diff=True)
     assert sha256(conf) == digest
     assert sorted(p.name for p in conf.parent.iterdir()) == listing  # not even a lock file
-    real = adhoc(args, diff=True)
+    real = adhoc("docker_bridge_routes", args, diff=True)
     assert checked["changed"] is real["changed"] is True
     assert checked["diff"] == real["diff"]
     assert real["diff"]["before"] == before
     assert real["diff"]["after"] == conf.read_text() == f"mtu 1400\nroute {subnets(kind, 4)[0]}\nroute {subnets(a)[0]}\n"
     for key in ("added", "removed", "repaired", "skipped_subnets", "routes"):
         assert checked[key] == real[key], key
-    again = adhoc(args, check=True, diff=True)
+    again = adhoc("docker_bridge_routes", args, check=True, diff=True)
     assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"]
 
 
 def test_check_mode_on_a_missing_file_creates_nothing(networks, conf: Path) -> None:
     a = networks.create("a")
-    result = adhoc({"path": str(conf), "networks": [a["Name"]]}, check=True, diff=True)
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]}, check=True, diff=True)
     assert result["changed"] is True
     assert result["diff"]["before_header"] == "/dev/null" and result["diff"]["after"] == f"route {subnets(a)[0]}\n"
     assert list(conf.parent.iterdir()) == []
@@ -197,7 +200,7 @@ def test_check_mode_on_a_missing_file_creates_nothing(networks, conf: Path) -> N
 def test_bytes_that_are_not_utf8_are_kept_and_the_diff_still_shows(networks, conf: Path) -> None:
     a = networks.create("a")
     conf.write_bytes(b"# caf\xe9\nmtu 1400\n")
-    result = adhoc({"path": str(conf), "networks": [a["Name"]]}, diff=True)
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]}, diff=True)
     assert result["changed"] is True
     assert conf.read_bytes() == f"# caf\xe9\nmtu 1400\nroute {subnets(a)[0]}\n".encode("latin-1")
     assert result["diff"]["before"] == "# caf\ufffd\nmtu 1400\n"

@@ -1,5 +1,5 @@
-"""kind_nodeport on the real kind cluster (issue 4, behaviour 12): after the module switches a pod-backed
-ClusterIP Service to NodePort, an HTTP GET from this host to each URL it returns answers 200.
+"""kind_nodeport on the real kind cluster: after the module switches a pod-backed ClusterIP Service to NodePort, an
+HTTP GET from this host to each URL it returns answers 200.
 
 The playbook is what a user runs: kind_nodeport, then ansible.builtin.uri on every returned URL. Also: the
 nodePort range is read from the real cluster's kube-system/kubeadm-config.
@@ -7,23 +7,17 @@ nodePort range is read from the real cluster's kube-system/kubeadm-config.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from ansible_runner import playbook_results, playbook_task
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
 from kubernetes import client
 
 pytestmark = pytest.mark.kind
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -56,31 +50,16 @@ def pod_backed_service(core: client.CoreV1Api, namespace: str, image: str) -> No
         time.sleep(1)
 
 
-def run_play(tasks: list, tmp_path: Path) -> dict:
-    """ansible-playbook on localhost, as a user runs it; task name -> result."""
-    play = tmp_path / "play.yml"
-    play.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    environ = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-    }
-    playbook = str(Path(sys.executable).parent / "ansible-playbook")
-    done = subprocess.run([playbook, "-i", "localhost,", "-c", "local", str(play)], env=environ, stdout=subprocess.PIPE, text=True, check=False, timeout=600)
-    return {task["task"]["name"]: task["hosts"]["localhost"] for task in json.loads(done.stdout)["plays"][0]["tasks"]}
-
-
 def module_args(kind_cluster: KindCluster, namespace: str, **web) -> dict:
     return {"cluster": kind_cluster.name, "kubeconfig": kind_cluster.kubeconfig, "services": [{"name": "web", "namespace": namespace, **web}]}
 
 
-def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster, demo_httpd_image: str, namespace: str, tmp_path: Path) -> None:
+def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster, demo_httpd_image: str, namespace: str) -> None:
     core = kind_cluster.core_v1()
     pod_backed_service(core, namespace, demo_httpd_image)
 
     get = {"url": "{{ item }}", "status_code": 200, "return_content": True}
-    results = run_play(
+    results = playbook_results(
         [
             {"name": "expose", "hostreach.kind.kind_nodeport": dict(module_args(kind_cluster, namespace), probe=True), "register": "exposed"},
             # retried while kube-proxy programs the new nodePort
@@ -93,8 +72,7 @@ def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster,
                 "delay": 1,
                 "until": "got.status == 200",
             },
-        ],
-        tmp_path,
+        ]
     )
 
     exposed = results["expose"]
@@ -110,13 +88,12 @@ def test_every_returned_url_answers_200_from_the_host(kind_cluster: KindCluster,
             assert (response.status, response.read().decode()) == (200, DEMO_HTTPD_INDEX)
 
 
-def test_node_port_range_comes_from_the_clusters_kubeadm_config(kind_cluster: KindCluster, namespace: str, tmp_path: Path) -> None:
+def test_node_port_range_comes_from_the_clusters_kubeadm_config(kind_cluster: KindCluster, namespace: str) -> None:
     core = kind_cluster.core_v1()
     port = client.V1ServicePort(name="http", port=80)
     core.create_namespaced_service(namespace, client.V1Service(metadata=client.V1ObjectMeta(name="web"), spec=client.V1ServiceSpec(ports=[port])))
 
-    task = {"hostreach.kind.kind_nodeport": module_args(kind_cluster, namespace, node_ports={"http": 29999}), "ignore_errors": True}
-    result = run_play([dict(task, name="expose")], tmp_path)["expose"]
+    result = playbook_task("kind_nodeport", module_args(kind_cluster, namespace, node_ports={"http": 29999}))
 
     assert result["failed"]
     assert result["msg"] == (

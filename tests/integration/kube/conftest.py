@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import ansible_runner
 import pytest
+from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
 from harness.tier1 import Tier1
-from kube_helpers import InProcess, Kube
+from kube_helpers import Kube
 from kubernetes import client
 
 
@@ -15,9 +17,26 @@ def kube(tier1: Tier1) -> Kube:
     return Kube(tier1, tier1.core_v1())
 
 
+class CountedRun:
+    """kind_nodeport's main() in this process (ansible_runner.in_process); `requests` lists (method, path) of every
+    API request made while it ran (the module's, and a concurrent writer's that a test slips in)."""
+
+    def __init__(self) -> None:
+        self.requests: list = []
+        self.running = False
+
+    def __call__(self, args: dict, check: bool = False) -> dict:
+        self.requests.clear()
+        self.running = True
+        try:
+            return ansible_runner.in_process(kind_nodeport, args, check=check)
+        finally:
+            self.running = False
+
+
 @pytest.fixture
-def in_process(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcess]:
-    runner = InProcess(capsys, [])
+def in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[CountedRun]:
+    runner = CountedRun()
     call_api = client.ApiClient.call_api
 
     def counting(api_client, method, url, *args, **kwargs):

@@ -1,28 +1,19 @@
-"""Helpers for kind_nodeport's tests against the real tier 1 apiserver (issue 4); fixtures in conftest.py.
+"""Helpers for kind_nodeport's tests against the real tier 1 apiserver; fixtures in conftest.py.
 
-Services are made with the admin client; the module runs as users run it (`ansible-playbook` with the
-venv's Ansible and ANSIBLE_COLLECTIONS_PATH=.build/collections), or in-process where a test has to
-count the module's HTTP requests or slip a concurrent write in between its read and its write.
+Services are made with the admin client; the module runs as users run it (ansible_runner.playbook_task, a task of
+`ansible-playbook`), or in-process (the `in_process` fixture) where a test has to count the module's HTTP requests
+or slip a concurrent write in between its read and its write.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-from ansible.module_utils.testing import patch_module_args
-from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
 from harness.tier1 import Tier1
 from kubernetes import client
 
-REPO = Path(__file__).resolve().parents[3]
 ANNOTATION = "hostreach.kind/original"
 
 
@@ -67,45 +58,3 @@ class Kube:
         taken = {p.node_port for s in self.core.list_service_for_all_namespaces().items for p in s.spec.ports or [] if p.node_port}
         low, high = self.tier1.node_port_range
         return random.choice([n for n in range(low, high + 1) if n not in taken])
-
-
-def playbook(args: dict, check: bool = False, diff: bool = False, env: dict | None = None) -> dict:
-    """Runs the module in a one-task playbook with ansible-playbook; returns the task's result."""
-    tasks = [{"name": "kind_nodeport", "hostreach.kind.kind_nodeport": args, "ignore_errors": True}]
-    play = [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-    environ = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".build" / "collections"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_LOCALHOST_WARNING": "0",
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        **(env or {}),
-    }
-    with tempfile.NamedTemporaryFile("w", suffix=".yml") as file:
-        json.dump(play, file)
-        file.flush()
-        command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", file.name]
-        command += ["--check"] * check + ["--diff"] * diff
-        done = subprocess.run(command, env=environ, stdout=subprocess.PIPE, text=True, check=False, timeout=300)
-    return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
-@dataclass
-class InProcess:
-    """The module's main() in this process; `requests` lists (method, path) of every API request made
-    while it ran (the module's, and a concurrent writer's that a test slips in)."""
-
-    capsys: pytest.CaptureFixture
-    requests: list
-    running: bool = False
-
-    def __call__(self, args: dict, check_mode: bool = False) -> dict:
-        self.requests.clear()
-        self.capsys.readouterr()
-        self.running = True
-        try:
-            with patch_module_args({**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}), pytest.raises(SystemExit):
-                kind_nodeport.main()
-        finally:
-            self.running = False
-        return json.loads(self.capsys.readouterr().out)

@@ -1,4 +1,5 @@
-"""kind_nodeport against the real tier 1 apiserver (issue 4, behaviours 1-11).
+"""kind_nodeport against the real tier 1 apiserver: what it exposes and how, which Services it picks and leaves
+alone, state=absent, check and diff mode, conflicts, errors, the probe, and how few requests it makes.
 
 Tier 1 has no kubelet and no kube-proxy: the apiserver allocates and validates nodePorts for real,
 but nothing serves them. The data path is proven on the kind tier (tests/integration/kind).
@@ -14,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from kube_helpers import ANNOTATION, Kube, playbook
+from ansible_runner import playbook_task
+from kube_helpers import ANNOTATION, Kube
 
 pytestmark = pytest.mark.tier1
 
@@ -29,14 +31,14 @@ def stable(service: dict) -> dict:
     return service
 
 
-# 1 ------------------------------------------------------------------------------------------------
+# A ClusterIP Service becomes NodePort: allocated nodePorts, node IPs, URLs --------------------------------------------
 
 
 def test_clusterip_becomes_nodeport_with_allocated_ports_node_ips_and_urls(kube: Kube, tier1_namespace: str, tier1_node: str) -> None:
     ns = tier1_namespace
     kube.create(ns, "web", ports=[("http", 80, "TCP"), ("dns", 53, "UDP")])
 
-    result = playbook(kube.args(services=[{"name": "web", "namespace": ns}]))
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": ns}]))
 
     assert result["changed"] and not result.get("failed"), result.get("msg")
     stored = kube.read(ns, "web")
@@ -57,20 +59,22 @@ def test_url_scheme_follows_app_protocol(kube: Kube, tier1_namespace: str, tier1
     kube.create(tier1_namespace, "api", ports=[("grpc", 9000, "TCP")])
     kube.core.patch_namespaced_service("api", tier1_namespace, {"spec": {"ports": [{"port": 9000, "appProtocol": "kubernetes.io/h2c"}]}})
 
-    result = playbook(kube.args(services=[{"name": "api", "namespace": tier1_namespace}]))
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "api", "namespace": tier1_namespace}]))
 
     node_port = kube.read(tier1_namespace, "api")["spec"]["ports"][0]["nodePort"]
     assert f"http://127.0.0.1:{node_port}" in result["services"][0]["urls"]
 
 
-# 2 ------------------------------------------------------------------------------------------------
+# Fixed nodePorts: honoured, and a taken or out-of-range one fails before any write ------------------------------------
 
 
 def test_fixed_node_ports_are_honoured(kube: Kube, tier1_namespace: str) -> None:
     kube.create(tier1_namespace, "dns", ports=[("dns-tcp", 53, "TCP"), ("dns-udp", 53, "UDP"), ("metrics", 9153, "TCP")])
     wanted, metrics = kube.free_node_port(), kube.free_node_port()
 
-    result = playbook(kube.args(services=[{"name": "dns", "namespace": tier1_namespace, "node_ports": {"53": wanted, "metrics": metrics}}]))
+    result = playbook_task(
+        "kind_nodeport", kube.args(services=[{"name": "dns", "namespace": tier1_namespace, "node_ports": {"53": wanted, "metrics": metrics}}])
+    )
 
     assert result["changed"], result.get("msg")
     assert [p["nodePort"] for p in kube.read(tier1_namespace, "dns")["spec"]["ports"]] == [wanted, wanted, metrics]
@@ -85,13 +89,14 @@ def test_taken_node_port_fails_before_any_write_naming_both_services(kube: Kube,
     kube.create(ns, "second")
     before = {name: kube.rv(ns, name) for name in ("holder", "first", "second")}
 
-    result = playbook(
+    result = playbook_task(
+        "kind_nodeport",
         kube.args(
             services=[
                 {"name": "first", "namespace": ns, "node_ports": {"http": kube.free_node_port()}},
                 {"name": "second", "namespace": ns, "node_ports": {"http": holder}},
             ]
-        )
+        ),
     )
 
     assert result["failed"] and not result["changed"]
@@ -106,7 +111,9 @@ def test_out_of_range_node_port_fails_before_any_write_naming_the_range(kube: Ku
     before = {name: kube.rv(ns, name) for name in ("first", "second")}
     low, high = kube.tier1.node_port_range
 
-    result = playbook(kube.args(services=[{"name": "first", "namespace": ns}, {"name": "second", "namespace": ns, "node_ports": {"http": high + 100}}]))
+    result = playbook_task(
+        "kind_nodeport", kube.args(services=[{"name": "first", "namespace": ns}, {"name": "second", "namespace": ns, "node_ports": {"http": high + 100}}])
+    )
 
     assert result["failed"] and not result["changed"]
     assert result["msg"] == (
@@ -116,23 +123,23 @@ def test_out_of_range_node_port_fails_before_any_write_naming_the_range(kube: Ku
     assert {name: kube.rv(ns, name) for name in before} == before  # "first" was valid and still not written
 
 
-# 3 ------------------------------------------------------------------------------------------------
+# A rerun writes nothing -----------------------------------------------------------------------------------------------
 
 
 def test_rerun_writes_nothing_and_reports_unchanged(kube: Kube, tier1_namespace: str) -> None:
     kube.create(tier1_namespace, "web")
     args = kube.args(services=[{"name": "web", "namespace": tier1_namespace, "node_ports": {"http": kube.free_node_port()}}])
-    assert playbook(args)["changed"]
+    assert playbook_task("kind_nodeport", args)["changed"]
     rv = kube.rv(tier1_namespace, "web")
 
-    again = playbook(args)
+    again = playbook_task("kind_nodeport", args)
 
     assert again["changed"] is False and not again.get("failed"), again.get("msg")
     assert again["services"][0]["changed"] is False
     assert kube.rv(tier1_namespace, "web") == rv
 
 
-# 4 ------------------------------------------------------------------------------------------------
+# NodePort and LoadBalancer Services are left alone, headless and ExternalName skipped, every port kept ----------------
 
 
 def test_existing_nodeport_and_loadbalancer_left_alone_headless_and_externalname_skipped(kube: Kube, tier1_namespace: str) -> None:
@@ -143,7 +150,7 @@ def test_existing_nodeport_and_loadbalancer_left_alone_headless_and_externalname
     kube.core.create_namespaced_service(ns, {"metadata": {"name": "alias"}, "spec": {"type": "ExternalName", "externalName": "db.example.test"}})
     before = {name: kube.read(ns, name) for name in ("np", "lb", "headless", "alias")}
 
-    result = playbook(kube.args(namespaces=[ns]))
+    result = playbook_task("kind_nodeport", kube.args(namespaces=[ns]))
 
     assert result["changed"] is False, result.get("msg")
     reports = {s["name"]: s for s in result["services"]}
@@ -161,7 +168,7 @@ def test_multi_port_service_with_the_same_port_on_tcp_and_udp_keeps_every_port(k
     ports = [("dns-tcp", 53, "TCP"), ("dns-udp", 53, "UDP"), ("http", 80, "TCP"), ("metrics", 9153, "TCP")]
     original = kube.create(tier1_namespace, "dns", ports=ports)
 
-    result = playbook(kube.args(services=[{"name": "dns", "namespace": tier1_namespace}]))
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "dns", "namespace": tier1_namespace}]))
 
     stored = kube.read(tier1_namespace, "dns")["spec"]["ports"]
     assert [(p["name"], p["port"], p["protocol"], p["targetPort"]) for p in stored] == [
@@ -171,7 +178,7 @@ def test_multi_port_service_with_the_same_port_on_tcp_and_udp_keeps_every_port(k
     assert [(p["name"], p["protocol"], p["node_port"]) for p in result["services"][0]["ports"]] == [(p["name"], p["protocol"], p["nodePort"]) for p in stored]
 
 
-# 5 ------------------------------------------------------------------------------------------------
+# Which Services: namespaces, label selector, never default/kubernetes, a missing name listed --------------------------
 
 
 def test_namespaces_and_label_selector_pick_matching_services_only(kube: Kube, tier1_namespace: str) -> None:
@@ -179,7 +186,7 @@ def test_namespaces_and_label_selector_pick_matching_services_only(kube: Kube, t
     kube.create(ns, "front", labels={"tier": "front"})
     kube.create(ns, "back", labels={"tier": "back"})
 
-    result = playbook(kube.args(namespaces=[ns], label_selector="tier=front"))
+    result = playbook_task("kind_nodeport", kube.args(namespaces=[ns], label_selector="tier=front"))
 
     assert [s["name"] for s in result["services"]] == ["front"]
     assert kube.read(ns, "front")["spec"]["type"] == "NodePort"
@@ -189,8 +196,8 @@ def test_namespaces_and_label_selector_pick_matching_services_only(kube: Kube, t
 def test_never_the_kubernetes_service_in_default(kube: Kube) -> None:
     before = kube.read("default", "kubernetes")
 
-    by_namespace = playbook(kube.args(namespaces=["default"], label_selector="component=apiserver,provider=kubernetes"))
-    by_name = playbook(kube.args(services=[{"name": "kubernetes", "namespace": "default"}]))
+    by_namespace = playbook_task("kind_nodeport", kube.args(namespaces=["default"], label_selector="component=apiserver,provider=kubernetes"))
+    by_name = playbook_task("kind_nodeport", kube.args(services=[{"name": "kubernetes", "namespace": "default"}]))
 
     assert by_namespace["services"] == [] and by_namespace["changed"] is False
     assert by_name["failed"] and by_name["msg"] == "default/kubernetes is the API server's own Service; kind_nodeport never changes it"
@@ -201,13 +208,13 @@ def test_missing_service_fails_and_lists_what_the_namespace_has(kube: Kube, tier
     kube.create(tier1_namespace, "web")
     kube.create(tier1_namespace, "api")
 
-    result = playbook(kube.args(services=[{"name": "wbe", "namespace": tier1_namespace}]))
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "wbe", "namespace": tier1_namespace}]))
 
     assert result["failed"]
     assert result["msg"] == f"{tier1_namespace}/wbe does not exist; namespace {tier1_namespace} has api, web"
 
 
-# 6 ------------------------------------------------------------------------------------------------
+# state=absent restores exactly what was changed, and only that --------------------------------------------------------
 
 
 def test_absent_restores_exactly_and_keeps_user_edits(kube: Kube, tier1_namespace: str) -> None:
@@ -215,13 +222,13 @@ def test_absent_restores_exactly_and_keeps_user_edits(kube: Kube, tier1_namespac
     kube.create(ns, "web", ports=[("http", 80, "TCP"), ("dns", 53, "UDP")], sessionAffinity="ClientIP")
     kube.core.patch_namespaced_service("web", ns, {"metadata": {"annotations": {"owner": "team-a"}}})
     original = kube.read(ns, "web")
-    assert playbook(kube.args(services=[{"name": "web", "namespace": ns, "node_ports": {"http": kube.free_node_port()}}]))["changed"]
+    assert playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": ns, "node_ports": {"http": kube.free_node_port()}}]))["changed"]
     exposed = kube.read(ns, "web")
     assert json.loads(exposed["metadata"]["annotations"][ANNOTATION]) == {"type": "ClusterIP"}
     assert exposed["spec"]["externalTrafficPolicy"] == "Cluster"  # the apiserver's default for NodePort
     kube.core.patch_namespaced_service("web", ns, {"metadata": {"labels": {"edited": "while-exposed"}}})
 
-    result = playbook(kube.args(services=[{"name": "web", "namespace": ns}], state="absent"))
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": ns}], state="absent"))
 
     assert result["changed"] and result["services"][0]["type_after"] == "ClusterIP", result.get("msg")
     restored = kube.read(ns, "web")
@@ -237,7 +244,7 @@ def test_absent_never_touches_services_it_did_not_change(kube: Kube, tier1_names
     kube.create(ns, "plain")
     before = {name: kube.rv(ns, name) for name in ("theirs", "plain")}
 
-    result = playbook(kube.args(namespaces=[ns], state="absent"))
+    result = playbook_task("kind_nodeport", kube.args(namespaces=[ns], state="absent"))
 
     assert result["changed"] is False, result.get("msg")
     assert {s["name"]: s["skip_reason"] for s in result["services"]} == {
@@ -246,7 +253,7 @@ def test_absent_never_touches_services_it_did_not_change(kube: Kube, tier1_names
     assert {name: kube.rv(ns, name) for name in before} == before
 
 
-# 7 ------------------------------------------------------------------------------------------------
+# Check mode is a server-side dry run; diff shows before and after -----------------------------------------------------
 
 
 def test_check_mode_is_a_server_side_dry_run_and_diff_shows_before_and_after(kube: Kube, tier1_namespace: str) -> None:
@@ -255,7 +262,7 @@ def test_check_mode_is_a_server_side_dry_run_and_diff_shows_before_and_after(kub
     rv = kube.rv(ns, "web")
     fixed = kube.free_node_port()
 
-    result = playbook(kube.args(services=[{"name": "web", "namespace": ns, "node_ports": {"http": fixed}}]), check=True, diff=True)
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": ns, "node_ports": {"http": fixed}}]), check=True, diff=True)
 
     assert result["changed"] and not result.get("failed"), result.get("msg")
     assert kube.rv(ns, "web") == rv and kube.read(ns, "web")["spec"]["type"] == "ClusterIP"
@@ -281,8 +288,8 @@ def test_check_mode_validates_like_a_real_run(kube: Kube, tier1_namespace: str) 
     rv = kube.rv(tier1_namespace, "web")
     services = [{"name": "web", "namespace": tier1_namespace}]
 
-    out_of_range = playbook(kube.args(services=[dict(services[0], node_ports={"http": 80})]), check=True)
-    forbidden = playbook(kube.args(context=kube.tier1.viewer_context, services=services), check=True)  # the dry run asks the apiserver
+    out_of_range = playbook_task("kind_nodeport", kube.args(services=[dict(services[0], node_ports={"http": 80})]), check=True)
+    forbidden = playbook_task("kind_nodeport", kube.args(context=kube.tier1.viewer_context, services=services), check=True)  # the dry run asks the apiserver
 
     assert out_of_range["failed"] and "is outside the cluster's nodePort range" in out_of_range["msg"]
     assert forbidden["failed"] and f"may not patch services in namespace {tier1_namespace}" in forbidden["msg"]
@@ -291,17 +298,17 @@ def test_check_mode_validates_like_a_real_run(kube: Kube, tier1_namespace: str) 
 
 def test_check_mode_of_absent_writes_nothing(kube: Kube, tier1_namespace: str) -> None:
     kube.create(tier1_namespace, "web")
-    assert playbook(kube.args(services=[{"name": "web", "namespace": tier1_namespace}]))["changed"]
+    assert playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": tier1_namespace}]))["changed"]
     rv = kube.rv(tier1_namespace, "web")
 
-    result = playbook(kube.args(services=[{"name": "web", "namespace": tier1_namespace}], state="absent"), check=True, diff=True)
+    result = playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": tier1_namespace}], state="absent"), check=True, diff=True)
 
     assert result["changed"] and result["services"][0]["type_after"] == "ClusterIP"
     assert result["diff"][0]["after"]["managed"] is False
     assert kube.rv(tier1_namespace, "web") == rv
 
 
-# 8 ------------------------------------------------------------------------------------------------
+# A concurrent write (409 Conflict) is re-read and re-planned, a bounded number of times -------------------------------
 
 
 def interfere(kube: Kube, monkeypatch: pytest.MonkeyPatch, ns: str, name: str, times: int) -> list:
@@ -354,11 +361,11 @@ def test_conflicts_are_bounded(kube: Kube, tier1_namespace: str, in_process, mon
     assert kube.read(tier1_namespace, "web")["spec"]["type"] == "ClusterIP"
 
 
-# 9 ------------------------------------------------------------------------------------------------
+# Errors name the fix: unknown context, RBAC refusal, nodes not listable, unreachable API server -----------------------
 
 
 def test_unknown_context_lists_the_contexts(kube: Kube) -> None:
-    result = playbook(kube.args(context=None, cluster="nope", services=[{"name": "web"}]))
+    result = playbook_task("kind_nodeport", kube.args(context=None, cluster="nope", services=[{"name": "web"}]))
     assert result["failed"]
     assert re.search(r"has no context 'kind-nope' .*Its contexts: tier1, tier1-viewer$", result["msg"])
 
@@ -367,7 +374,7 @@ def test_rbac_forbidden_names_verb_and_resource(kube: Kube, tier1_namespace: str
     kube.create(tier1_namespace, "web")
     rv = kube.rv(tier1_namespace, "web")
 
-    result = playbook(kube.args(context=kube.tier1.viewer_context, services=[{"name": "web", "namespace": tier1_namespace}]))
+    result = playbook_task("kind_nodeport", kube.args(context=kube.tier1.viewer_context, services=[{"name": "web", "namespace": tier1_namespace}]))
 
     assert result["failed"]
     assert f"forbidden: the user of context {kube.tier1.viewer_context} may not patch services in namespace {tier1_namespace}" in result["msg"]
@@ -377,7 +384,7 @@ def test_rbac_forbidden_names_verb_and_resource(kube: Kube, tier1_namespace: str
 def test_user_who_may_not_list_nodes_gets_a_warning_and_no_urls(kube: Kube, tier1_namespace: str) -> None:
     kube.create(tier1_namespace, "web", type="NodePort")  # nothing to change, so the viewer's run needs no write
 
-    result = playbook(kube.args(context=kube.tier1.viewer_context, services=[{"name": "web", "namespace": tier1_namespace}]))
+    result = playbook_task("kind_nodeport", kube.args(context=kube.tier1.viewer_context, services=[{"name": "web", "namespace": tier1_namespace}]))
 
     assert not result.get("failed") and result["changed"] is False, result.get("msg")
     assert result["nodes"] == {} and result["urls"] == []
@@ -391,13 +398,13 @@ def test_unreachable_api_names_the_server(kube: Kube, tmp_path) -> None:
     dead = re.sub(r":\d+$", ":1", server)
     (tmp_path / "config").write_text(text.replace(server, dead))
 
-    result = playbook(kube.args(kubeconfig=str(tmp_path / "config"), services=[{"name": "web"}]))
+    result = playbook_task("kind_nodeport", kube.args(kubeconfig=str(tmp_path / "config"), services=[{"name": "web"}]))
 
     assert result["failed"]
     assert result["msg"].startswith(f"cannot reach the Kubernetes API server {dead} (context tier1)")
 
 
-# 10 -----------------------------------------------------------------------------------------------
+# probe: every URL's reachability, never a failed task; no ready endpoints, no wait; LoadBalancer URLs too -------------
 
 
 class Hello(BaseHTTPRequestHandler):
@@ -420,7 +427,7 @@ def test_probe_reports_reachability_per_url_without_failing(kube: Kube, tier1_na
         kube.create(tier1_namespace, "web", ports=[("http", 80, "TCP"), ("db", 5432, "TCP")])
         kube.ready_endpoints(tier1_namespace, "web", [("http", 80), ("db", 5432)])
         args = kube.args(services=[{"name": "web", "namespace": tier1_namespace, "node_ports": {"http": served}}], probe=True)
-        result = playbook(args)
+        result = playbook_task("kind_nodeport", args)
     finally:
         server.shutdown()
         server.server_close()
@@ -442,7 +449,7 @@ def test_ports_without_ready_endpoints_are_reported_so_and_never_waited_for(kube
         kube.create(tier1_namespace, name)  # selector app=<name>: no pod matches
     kube.ready_endpoints(tier1_namespace, "starting", [("http", 80)], ready=False)
 
-    result = playbook(kube.args(namespaces=[tier1_namespace], probe=True))
+    result = playbook_task("kind_nodeport", kube.args(namespaces=[tier1_namespace], probe=True))
 
     assert not result.get("failed") and result["changed"], result.get("msg")
     by_service = {s["name"]: s for s in result["services"]}
@@ -465,7 +472,7 @@ def test_a_load_balancer_with_an_ingress_address_gets_urls_probed_and_is_left_al
         kube.core.patch_namespaced_service_status("lb", tier1_namespace, {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}})
         kube.ready_endpoints(tier1_namespace, "lb", [("http", served)])
         rv = kube.rv(tier1_namespace, "lb")
-        result = playbook(kube.args(services=[{"name": "lb", "namespace": tier1_namespace}], probe=True))
+        result = playbook_task("kind_nodeport", kube.args(services=[{"name": "lb", "namespace": tier1_namespace}], probe=True))
     finally:
         server.shutdown()
         server.server_close()
@@ -477,7 +484,7 @@ def test_a_load_balancer_with_an_ingress_address_gets_urls_probed_and_is_left_al
     assert kube.rv(tier1_namespace, "lb") == rv
 
 
-# 11 -----------------------------------------------------------------------------------------------
+# Requests: one LIST per namespace and one for the nodes; writes only for Services that change -------------------------
 
 
 def test_no_op_run_makes_one_list_per_namespace_and_one_node_list(kube: Kube, tier1_namespace: str, in_process) -> None:

@@ -7,7 +7,8 @@ import json
 import uuid
 
 import pytest
-from kube_helpers import ANNOTATION, Kube, playbook
+from ansible_runner import playbook_task
+from kube_helpers import ANNOTATION, Kube
 
 pytestmark = pytest.mark.tier1
 
@@ -34,11 +35,11 @@ def test_an_existing_empty_namespace_is_fine_and_costs_one_get(kube: Kube, tier1
 
 def test_absent_on_a_hand_edited_annotation_names_the_service_and_the_fix(kube: Kube, tier1_namespace: str) -> None:
     kube.create(tier1_namespace, "web")
-    assert not playbook(kube.args(services=[{"name": "web", "namespace": tier1_namespace}])).get("failed")
+    assert not playbook_task("kind_nodeport", kube.args(services=[{"name": "web", "namespace": tier1_namespace}])).get("failed")
     kube.core.patch_namespaced_service("web", tier1_namespace, {"metadata": {"annotations": {ANNOTATION: '{"type":5}'}}})
     rv = kube.rv(tier1_namespace, "web")
 
-    result = playbook(kube.args(namespaces=[tier1_namespace], state="absent"))
+    result = playbook_task("kind_nodeport", kube.args(namespaces=[tier1_namespace], state="absent"))
 
     assert result["failed"]
     assert result["msg"].startswith(f"{tier1_namespace}/web: the {ANNOTATION} annotation holds '{{\"type\":5}}', which is not what kind_nodeport writes")
@@ -53,7 +54,7 @@ def test_rbac_refusal_over_300_services_is_told_once_with_the_names_capped(kube:
             tier1_namespace, {"metadata": {"name": f"svc-{i:03d}"}, "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]}}
         )
 
-    result = playbook(kube.args(context=kube.tier1.viewer_context, namespaces=[tier1_namespace]))
+    result = playbook_task("kind_nodeport", kube.args(context=kube.tier1.viewer_context, namespaces=[tier1_namespace]))
 
     assert result["failed"]
     msg = result["msg"]
@@ -87,34 +88,28 @@ def lose_answers(monkeypatch: pytest.MonkeyPatch, names: set, reread_fails: bool
     monkeypatch.setattr(KubeApi, "read_service", read_or_lose)
 
 
-def exposed(kube: Kube, namespace: str, names: list) -> dict:
-    return {n: kube.read(namespace, n)["spec"]["type"] for n in names}
+def expose_three_losing_the_answer_for_b(kube: Kube, namespace: str, in_process, monkeypatch: pytest.MonkeyPatch, reread_fails: bool) -> dict:
+    """ClusterIP Services a, b and c, exposed in-process with the answer to b's write lost (see lose_answers)."""
+    for name in "abc":
+        kube.create(namespace, name)
+    lose_answers(monkeypatch, {"b"}, reread_fails)
+    return in_process(kube.args(namespaces=[namespace]))
 
 
 def test_a_write_whose_answer_was_lost_is_read_again_and_reported_as_the_server_has_it(
     kube: Kube, tier1_namespace: str, in_process, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = ["a", "b", "c"]
-    for name in names:
-        kube.create(tier1_namespace, name)
-    lose_answers(monkeypatch, {"b"}, reread_fails=False)
-
-    result = in_process(kube.args(namespaces=[tier1_namespace]))
+    result = expose_three_losing_the_answer_for_b(kube, tier1_namespace, in_process, monkeypatch, reread_fails=False)
 
     assert not result.get("failed"), result.get("msg")
-    assert exposed(kube, tier1_namespace, names) == {"a": "NodePort", "b": "NodePort", "c": "NodePort"}
+    assert {n: kube.read(tier1_namespace, n)["spec"]["type"] for n in "abc"} == {"a": "NodePort", "b": "NodePort", "c": "NodePort"}
     assert {s["name"]: s["changed"] for s in result["services"]} == {"a": True, "b": True, "c": True}
 
 
 def test_a_write_that_cannot_be_confirmed_is_called_uncertain_and_the_others_written(
     kube: Kube, tier1_namespace: str, in_process, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = ["a", "b", "c"]
-    for name in names:
-        kube.create(tier1_namespace, name)
-    lose_answers(monkeypatch, {"b"}, reread_fails=True)
-
-    result = in_process(kube.args(namespaces=[tier1_namespace]))
+    result = expose_three_losing_the_answer_for_b(kube, tier1_namespace, in_process, monkeypatch, reread_fails=True)
 
     assert result["failed"] and result["changed"] is True
     assert "(fault injected); whether the write went through is unknown (the Service could not be read again): run again" in result["msg"]

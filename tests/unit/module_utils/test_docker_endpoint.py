@@ -1,4 +1,5 @@
-"""Docker endpoint resolution with temporary homes (issue 2, behaviour 10), and the Docker 28+ detection."""
+"""Which Docker engine docker_bridge_routes asks, resolved in temporary homes (parameter, DOCKER_HOST, the CLI's
+context, the known sockets in their documented order), and the Docker 28+ detection."""
 
 from __future__ import annotations
 

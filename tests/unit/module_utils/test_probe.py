@@ -134,7 +134,7 @@ def full_backlog_port() -> Iterator[int]:
         sock.listen(0)
         port = sock.getsockname()[1]
         fillers = []
-        for _ in range(4):
+        for _filler in range(4):
             filler = socket.socket()
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", port))
@@ -186,13 +186,13 @@ def test_every_url_is_probed_at_once() -> None:
         def accept() -> None:
             while True:
                 try:
-                    conn, _ = server.accept()
+                    conn, _address = server.accept()
                 except OSError:
                     return
                 threading.Thread(target=hold, args=(conn,), daemon=True).start()
 
         threading.Thread(target=accept, daemon=True).start()
-        results = probe_all([Target(f"http://127.0.0.1:{port}", False) for _ in range(20)], settle=0)
+        results = probe_all([Target(f"http://127.0.0.1:{port}", False) for _url in range(20)], settle=0)
     assert [r["diagnosis"] for r in results] == ["HTTP error"] * 20
     assert state["most"] == 20
 
@@ -224,10 +224,10 @@ def test_targets_that_become_ready_while_others_wait_are_probed_under_the_same_d
         offered.append(time.monotonic())
         return [Target(f"http://127.0.0.1:{http_port}", True)] if len(offered) == 2 else []
 
-    waiting, became_ready = probe_all([Target(f"127.0.0.1:{closed_port()}", True)], settle=3.5, late=late)
-    assert waiting["diagnosis"] == "refused" and waiting["waited"] >= 3
+    waiting, became_ready = probe_all([Target(f"127.0.0.1:{closed_port()}", True)], settle=5, late=late)
+    assert waiting["diagnosis"] == "refused" and waiting["waited"] >= 4.5
     assert (became_ready["url"], became_ready["diagnosis"], became_ready["status"]) == (f"http://127.0.0.1:{http_port}", "reachable", 418)
-    assert 2 <= len(offered) <= 4  # asked about once a second while the refused URL was waited for, never after
+    assert 2 <= len(offered) <= 6  # asked about once a second while the refused URL was waited for, never after
 
 
 def test_nothing_waits_so_late_is_never_asked(http_port: int) -> None:

@@ -1,87 +1,78 @@
-"""Module entry point: argument checks that fail before the Docker engine is asked (issue 2, behaviour 11).
+"""docker_bridge_routes without a Docker engine: bad or too wide routes, an unknown state and a missing path are
+refused before the engine is asked, an unreachable engine is named, and the file is never touched.
 
-These run the real module main() in-process with Ansible's own argument patching; nothing is mocked.
+These run the real module main() in-process (ansible_runner.in_process, Ansible's own argument patching); nothing is mocked.
 The paths that need an engine are in tests/integration/docker.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hostreach.kind.plugins.modules import docker_bridge_routes
-
-CONTENT = "addr 192.168.251.1/24\nroute 172.17.0.0/16\n"
-
-
-def run(args: dict, capsys: pytest.CaptureFixture) -> dict:
-    with patch_module_args(args), pytest.raises(SystemExit):
-        docker_bridge_routes.main()
-    return json.loads(capsys.readouterr().out)
+from ansible_runner import in_process
+from connector_conf_samples import EXISTING, check_untouched
 
 
 @pytest.fixture
 def conf(tmp_path: Path) -> Path:
     path = tmp_path / "docker-connector.conf"
-    path.write_text(CONTENT)
+    path.write_text(EXISTING)
     return path
 
 
 @pytest.mark.parametrize("bad", ["172.18.0.0", "172.18.0.0/33", "fc00:f853:ccd:e793::/64", "kind", "172.18.0.0/16 expose"])
-def test_invalid_extra_route_fails_before_anything_is_touched(conf: Path, bad: str, capsys: pytest.CaptureFixture) -> None:
-    result = run({"path": str(conf), "extra_routes": ["10.1.0.0/16", bad], "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+def test_invalid_extra_route_fails_before_anything_is_touched(conf: Path, bad: str) -> None:
+    result = in_process(docker_bridge_routes, {"path": str(conf), "extra_routes": ["10.1.0.0/16", bad], "docker_host": "unix:///nonexistent/docker.sock"})
     assert result["failed"] is True
     assert repr(bad) in result["msg"] and "not an IPv4 subnet in CIDR notation" in result["msg"]
-    assert conf.read_text() == CONTENT
-    assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]
+    check_untouched(conf)
 
 
-def test_unreachable_engine_fails_naming_the_endpoint(conf: Path, capsys: pytest.CaptureFixture) -> None:
-    result = run({"path": str(conf), "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+def test_unreachable_engine_fails_naming_the_endpoint(conf: Path) -> None:
+    result = in_process(docker_bridge_routes, {"path": str(conf), "docker_host": "unix:///nonexistent/docker.sock"})
     assert result["failed"] is True
     assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock (chosen by parameter docker_host)" in result["msg"]
-    assert conf.read_text() == CONTENT
+    check_untouched(conf)
 
 
-def test_unknown_state_is_rejected_by_the_argument_spec(conf: Path, capsys: pytest.CaptureFixture) -> None:
-    result = run({"path": str(conf), "state": "gone"}, capsys)
+def test_unknown_state_is_rejected_by_the_argument_spec(conf: Path) -> None:
+    result = in_process(docker_bridge_routes, {"path": str(conf), "state": "gone"})
     assert result["failed"] is True
     assert "value of state must be one of: present, absent" in result["msg"]
 
 
-def test_path_is_required(capsys: pytest.CaptureFixture) -> None:
-    result = run({}, capsys)
+def test_path_is_required() -> None:
+    result = in_process(docker_bridge_routes, {})
     assert result["failed"] is True
     assert "missing required arguments: path" in result["msg"]
 
 
 @pytest.mark.parametrize("wide", ["0.0.0.0/0", "128.0.0.0/1", "10.0.0.0/7", "127.0.0.0/8", "127.5.0.0/16"])
-def test_a_route_that_would_pull_host_traffic_into_the_tunnel_is_refused_before_anything_is_touched(
-    conf: Path, wide: str, capsys: pytest.CaptureFixture
-) -> None:
-    result = run({"path": str(conf), "extra_routes": ["10.96.0.0/12", wide], "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+def test_a_route_that_would_pull_host_traffic_into_the_tunnel_is_refused_before_anything_is_touched(conf: Path, wide: str) -> None:
+    result = in_process(docker_bridge_routes, {"path": str(conf), "extra_routes": ["10.96.0.0/12", wide], "docker_host": "unix:///nonexistent/docker.sock"})
     assert result["failed"] is True
     assert result["msg"].startswith(f"refusing to route traffic that is not for containers into the docker-connector tunnel: {wide} (extra_routes): ")
     assert "set allow_wide_routes: true" in result["msg"]
-    assert conf.read_text() == CONTENT
-    assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]
+    check_untouched(conf)
 
 
-def test_a_route_containing_the_default_gateway_is_refused(conf: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_route_containing_the_default_gateway_is_refused(conf: Path) -> None:
     from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
 
     gateway = _host_routes.default_gateways(_host_routes.read_routes())[0]
     covering = str(ipaddress.ip_network(f"{gateway}/16", strict=False))
-    result = run({"path": str(conf), "extra_routes": [covering], "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+    result = in_process(docker_bridge_routes, {"path": str(conf), "extra_routes": [covering], "docker_host": "unix:///nonexistent/docker.sock"})
     assert result["failed"] is True
     assert f"{covering} (extra_routes): it contains this host's default gateway {gateway}" in result["msg"]
-    assert conf.read_text() == CONTENT
+    check_untouched(conf)
 
 
-def test_allow_wide_routes_lets_a_wide_route_through_to_the_engine(conf: Path, capsys: pytest.CaptureFixture) -> None:
-    result = run({"path": str(conf), "extra_routes": ["0.0.0.0/0"], "allow_wide_routes": True, "docker_host": "unix:///nonexistent/docker.sock"}, capsys)
+def test_allow_wide_routes_lets_a_wide_route_through_to_the_engine(conf: Path) -> None:
+    result = in_process(
+        docker_bridge_routes, {"path": str(conf), "extra_routes": ["0.0.0.0/0"], "allow_wide_routes": True, "docker_host": "unix:///nonexistent/docker.sock"}
+    )
     assert result["failed"] is True
     assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock" in result["msg"]  # past the check, stopped at the engine
