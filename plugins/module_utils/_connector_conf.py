@@ -5,7 +5,11 @@
 The file is a list of lines. Only `route` lines are ever rewritten; every other line (comments, `addr`,
 `port`, `mtu`, `expose <addr>`, unknown words, blank lines, a last line without newline) is kept
 byte-for-byte. docker-connector reads a route line as `route <cidr>[ expose]` (it splits the value on
-single spaces and looks at the second field for the `expose` flag) and routes IPv4 only.
+single spaces and looks at the second field for the `expose` flag; what follows is ignored) and routes IPv4 only.
+
+Route lines have an owner: docker_bridge_routes owns the plain ones (the bridge networks' subnets);
+kind_cluster_routes owns those that end in `# hostreach.kind cluster <name>` (a cluster's Service and Pod ranges).
+A plan manages the lines of one owner and keeps every other line, of any other owner, as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ansible_collections.hostreach.kind.plugins.module_utils._subnets import Net
 IPV6_REASON = "IPv6 subnet: docker-connector routes IPv4 only"
 DEFAULT_ADDR = "192.168.251.1/24"  # docker-connector's own when the file has no addr line
 EXPOSE_FLAG = "expose"
+OWNER_MARK = "# hostreach.kind cluster "
 
 _ROUTE_RE = re.compile(r"^[ \t]*route[ \t]+(?P<spec>\S+)(?P<rest>.*)$")
 _IPV4_HEAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/")
@@ -31,6 +36,7 @@ class Line(t.NamedTuple):
     ending: str
     networks: tuple  # the subnets of a route line (empty for every other line)
     exposed: bool
+    owner: str | None = None  # the cluster whose line it is (kind_cluster_routes), None for docker_bridge_routes'
 
     @property
     def ipv4(self) -> list:
@@ -80,7 +86,8 @@ def _parse_line(text: str, ending: str) -> Line:
     networks = split_glued(match.group("spec"))
     rest = match.group("rest")
     exposed = rest.startswith(" " + EXPOSE_FLAG) and rest[1:].split(" ", 1)[0] == EXPOSE_FLAG
-    return Line(text, ending, networks, exposed)
+    owner = rest.split(OWNER_MARK, 1)[1].strip() or None if OWNER_MARK in rest else None
+    return Line(text, ending, networks, exposed, owner)
 
 
 def parse(text: str) -> list:
@@ -130,8 +137,9 @@ def stale_host_routes(host_routes: list, gateway: str, file_routes: list) -> lis
     return [str(r.network) for r in host_routes if r.gateway == gateway and r.network.prefixlen > 0 and r.network not in wanted]
 
 
-def route_text(network: Network, exposed: bool) -> str:
-    return f"route {network} {EXPOSE_FLAG}" if exposed else f"route {network}"
+def route_text(network: Network, exposed: bool, owner: str | None = None) -> str:
+    text = f"route {network} {EXPOSE_FLAG}" if exposed else f"route {network}"
+    return f"{text} {OWNER_MARK}{owner}" if owner else text
 
 
 def _newline(lines: list) -> str:
@@ -144,6 +152,7 @@ def plan(
     unwanted: t.Iterable = (),
     keep: t.Optional[t.Iterable] = None,
     expose: t.Optional[bool] = None,
+    owner: t.Optional[str] = None,
 ) -> Plan:
     """The new file text and what changed, from one comparison of the current lines with the wanted state.
 
@@ -151,6 +160,7 @@ def plan(
     unwanted IPv4 subnets whose route lines must go (state=absent).
     keep     when given (prune=true): route lines for IPv4 subnets outside this set go too.
     expose   True/False sets/clears the `expose` flag on the lines of `wanted`; None leaves it as found.
+    owner    whose route lines these are (None: docker_bridge_routes'); the lines of other owners are kept as they are.
 
     Equal subnets written differently (`172.18.0.1/16`, extra spaces) count as present and are left
     as written; later duplicates of a subnet are dropped; glued lines are split into one line per
@@ -171,7 +181,7 @@ def plan(
         return network in unwanted or (keep is not None and network not in keep)
 
     for number, line in enumerate(lines, start=1):
-        if not (line.ipv4 or line.needs_repair):
+        if not (line.ipv4 or line.needs_repair) or line.owner != owner:
             out.append(line)
             continue
         skipped.extend({"subnet": str(n), "line": number, "reason": IPV6_REASON} for n in line.networks if n.version == 6)
@@ -186,7 +196,7 @@ def plan(
         if not line.needs_repair and kept == line.ipv4 and flag == line.exposed:
             out.append(line)
             continue
-        new = [Line(route_text(n, flag), newline, (n,), flag) for n in kept]
+        new = [Line(route_text(n, flag, owner), newline, (n,), flag, owner) for n in kept]
         reason = _repair_reason(line, len(fresh) < len(line.ipv4), flag)
         if reason:
             repaired.append({"line": number, "before": line.text, "after": [x.text for x in new], "reason": reason})
@@ -200,7 +210,7 @@ def plan(
     for network in missing:
         seen.add(network)
         added.append(str(network))
-        out.append(Line(route_text(network, bool(expose)), newline, (network,), bool(expose)))
+        out.append(Line(route_text(network, bool(expose), owner), newline, (network,), bool(expose), owner))
     return Plan(render(out), added, removed, repaired, skipped)
 
 

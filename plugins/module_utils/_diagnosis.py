@@ -11,6 +11,8 @@ The vocabulary (every probe result carries one of these in ``diagnosis``):
   TLS failure          TCP connected, the TLS handshake of an https URL failed
   HTTP error           TCP connected, but no HTTP answer came (the port speaks something else, or hung up)
   connect failed       any other socket error, given in ``error``
+  not routed           a ClusterIP or Pod IP this host has no route to through a kind node: not probed, so that
+                       nothing goes out by the default route to an address that is not the cluster's
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ NO_ROUTE = "no route to host"
 TLS_FAILURE = "TLS failure"
 HTTP_ERROR = "HTTP error"
 CONNECT_FAILED = "connect failed"
-VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED)
+NOT_ROUTED = "not routed"
+VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED, NOT_ROUTED)
 
 DOCTOR = "ansible-playbook hostreach.kind.doctor"
 
@@ -37,19 +40,23 @@ def no_endpoints_hint(namespace: str, selector: str | None, not_ready: int) -> s
 
 
 def network_hint(diagnosis: str, via: str, on_mac: bool) -> str:
-    """What to look at for a failed probe of a node port (`via` = 'node port') or a load balancer address."""
+    """What to look at for a failed probe through `via`: 'node port', 'cluster IP' or 'load balancer'."""
     tunnel = "docker-connector's route or the Docker VM's firewall" if on_mac else "the host's firewall or the kind network's bridge"
     hints = {
-        REFUSED: (
-            "the node answered but the connection was refused: kube-proxy has not opened the nodePort (kubectl -n kube-system get pods),"
-            " or the pods refuse on the Service's targetPort (does it match the container's port?)"
-            if via == "node port"
-            else "the address answered but refused the port: check the load balancer (cloud-provider-kind, MetalLB)"
-        ),
+        REFUSED: {
+            "node port": "the node answered but the connection was refused: kube-proxy has not opened the nodePort"
+            " (kubectl -n kube-system get pods), or the pods refuse on the Service's targetPort (does it match the container's port?)",
+            "cluster IP": "the connection to the ClusterIP was refused: the pods refuse on the Service's targetPort (does it match the"
+            " container's port?), or kube-proxy on the node has no rules for it yet",
+        }.get(via, "the address answered but refused the port: check the load balancer (cloud-provider-kind, MetalLB)"),
         TIMED_OUT: f"no answer from the address: {tunnel} drops the traffic; {DOCTOR} walks the chain",
         NO_ROUTE: f"this host has no route to the address: {'docker-connector is not routing the network' if on_mac else 'the network is down'}; {DOCTOR}",
         TLS_FAILURE: "TCP connects but the TLS handshake fails: the port may not speak HTTPS (its name or appProtocol says https)",
         HTTP_ERROR: "TCP connects but no HTTP answer comes: the port may not speak HTTP (name it, or set appProtocol, for what it speaks)",
         CONNECT_FAILED: f"the connection failed for another reason (see error); {DOCTOR}",
+        NOT_ROUTED: (
+            "this host routes the address through no kind node (it would leave by the default route), so it was not probed: "
+            "route the cluster's ranges first (hostreach_kind_reach: routes, or hostreach.kind.kind_cluster_routes)"
+        ),
     }
     return hints.get(diagnosis, "")

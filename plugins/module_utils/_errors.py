@@ -68,6 +68,10 @@ class KubeForbidden(KubeError):
     """403 Forbidden: RBAC does not allow the request."""
 
 
+class RouteError(HostreachError):
+    """A route could not be read or changed on the host or in the Docker VM."""
+
+
 class PlanError(HostreachError):
     """The wanted state cannot be reached for an object; the message says why and what to do."""
 

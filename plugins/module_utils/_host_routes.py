@@ -9,6 +9,7 @@ The parsers are pure and tested with recorded output; `read_routes` does the rea
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 import struct
@@ -23,6 +24,7 @@ class Route(t.NamedTuple):
     network: ipaddress.IPv4Network
     gateway: str | None  # None for a directly connected network
     device: str
+    protocol: str | None = None  # `ip route`'s proto (who added it), where the source tells it
 
 
 def _hex_ip(text: str) -> str:
@@ -70,6 +72,40 @@ def parse_netstat(text: str) -> list:
         gateway = fields[1] if fields[1][:1].isdigit() and "G" in fields[2] else None
         routes.append(Route(network, gateway, fields[3]))
     return routes
+
+
+def parse_ip_json(text: str) -> list:
+    """IPv4 routes out of `ip -j route show` (iproute2's JSON), with the protocol that added each."""
+    routes = []
+    for entry in json.loads(text or "[]"):
+        destination = entry.get("dst", "")
+        network = ipaddress.ip_network("0.0.0.0/0" if destination == "default" else destination if "/" in destination else f"{destination}/32", strict=False)
+        if network.version == 4:
+            routes.append(Route(network, entry.get("gateway"), entry.get("dev", ""), str(entry["protocol"]) if "protocol" in entry else None))
+    return routes
+
+
+def parse_ip_text(text: str) -> list:
+    """IPv4 routes out of plain `ip route show` (what both iproute2 and busybox print): `<dst> [via <gw>] dev <dev> ...`
+    (`default` and `10.96.0.0/16` both read as networks)."""
+    routes = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0] in ("unreachable", "blackhole", "prohibit", "throw", "local", "broadcast"):
+            continue
+        network = _netstat_network(words[0])
+        if network is None:
+            continue
+        field = {words[i]: words[i + 1] for i in range(1, len(words) - 1) if words[i] in ("via", "dev", "proto")}
+        routes.append(Route(network, field.get("via"), field.get("dev", ""), field.get("proto")))
+    return routes
+
+
+def covering(routes: list, address: str) -> Route | None:
+    """The route the host would use for `address`: the longest prefix that contains it."""
+    ip = ipaddress.ip_address(address)
+    matching = [r for r in routes if ip in r.network]
+    return max(matching, key=lambda r: r.network.prefixlen) if matching else None
 
 
 def read_routes() -> list:

@@ -110,11 +110,13 @@ class KubeApi:
     def __init__(self, api_client, context: str) -> None:
         self.core = k8s_client.CoreV1Api(api_client)
         self.discovery = k8s_client.DiscoveryV1Api(api_client)
+        self.networking = k8s_client.NetworkingV1Api(api_client)
         self.context = context
         self.server = api_client.configuration.host
 
     def _call(self, verb: str, resource: str, namespace: str | None, method, *args, **kwargs) -> dict:
-        where = f" in namespace {namespace}" if namespace else " (all namespaces)" if verb == "list" and resource != "nodes" else ""
+        cluster_scoped = resource in ("nodes", "namespaces", "servicecidrs")
+        where = f" in namespace {namespace}" if namespace else " (all namespaces)" if verb == "list" and not cluster_scoped else ""
         try:
             response = method(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
@@ -160,6 +162,14 @@ class KubeApi:
         except YAMLError:
             return None
         return parsed if isinstance(parsed, dict) else None
+
+    def list_service_cidrs(self) -> list | None:
+        """The ServiceCIDR objects (networking.k8s.io/v1, GA in Kubernetes 1.33); None where the API does not serve them
+        or this user may not list them."""
+        try:
+            return self._items(self._call("list", "servicecidrs", None, self.networking.list_service_cidr), "servicecidrs")
+        except (KubeNotFound, KubeForbidden):
+            return None
 
     def list_nodes(self) -> list:
         return self._items(self._call("list", "nodes", None, self.core.list_node), "nodes")

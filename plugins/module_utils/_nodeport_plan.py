@@ -201,6 +201,16 @@ def plan_absent(service: dict) -> Plan:
     return _finish(service, after, ops)
 
 
+def unchanged(service: dict) -> Plan:
+    """The plan that leaves a Service exactly as it is (reach=routes: it opens at its ClusterIP, nothing is patched)."""
+    return _finish(service, service, [], unexposable_reason(service) if not cluster_ip_reachable(service) else None)
+
+
+def cluster_ip_reachable(service: dict) -> bool:
+    spec = spec_of(service)
+    return spec.get("type") != "ExternalName" and spec.get("clusterIP") not in (None, "None") and bool(spec.get("ports"))
+
+
 def plan(service: dict, state: str, node_ports: dict | None = None) -> Plan:
     return plan_present(service, node_ports) if state == "present" else plan_absent(service)
 

@@ -10,13 +10,20 @@ from ansible_collections.hostreach.kind.plugins.module_utils._probe import Targe
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import port_view, spec_of
 
 
-def service_report(service: dict, plan_: Plan, node_ips: list, counts: dict | None = None) -> dict:
+def port_urls(service: dict, port: dict, node_ips: list, reach: str) -> list:
+    """A port's URLs for `reach`: nodePorts on the nodes (nodeport, both), the ClusterIP (routes, both), and a
+    LoadBalancer's ingress addresses (always)."""
+    urls = _urls.port_urls(port, node_ips) if reach in ("nodeport", "both") else []
+    urls += _urls.ingress_urls(port, _urls.ingress_addresses(service))
+    return urls + (_urls.cluster_ip_port_urls(port, _urls.cluster_ips(service)) if reach in ("routes", "both") else [])
+
+
+def service_report(service: dict, plan_: Plan, node_ips: list, counts: dict | None = None, reach: str = "nodeport") -> dict:
     """The per-Service return value, from the Service as it is after the run. With ``counts`` (from
     _endpoints.readiness) every port and the Service say how many endpoints are ready."""
-    ingress = _urls.ingress_addresses(service)
     ports = []
     for port in spec_of(service).get("ports") or []:
-        report = dict(port_view(port), app_protocol=port.get("appProtocol"), urls=_urls.port_urls(port, node_ips) + _urls.ingress_urls(port, ingress))
+        report = dict(port_view(port), app_protocol=port.get("appProtocol"), urls=port_urls(service, port, node_ips, reach))
         if counts is not None:
             report["endpoints"] = _endpoints.port_endpoints(counts, plan_.namespace, plan_.name, port)
         ports.append(report)
@@ -78,3 +85,16 @@ def became_ready(reports: list, counts: dict, pending: set) -> list:
             if urls and _endpoints.port_endpoints(counts, report["namespace"], report["name"], port)["ready"]:
                 fresh += [Target(u, True) for u in urls]
     return fresh
+
+
+def not_routed(address: str) -> dict:
+    """The result for a ClusterIP or Pod IP URL this host does not route through a kind node: never probed."""
+    return {
+        "url": address,
+        "reachable": False,
+        "status": None,
+        "error": None,
+        "diagnosis": _diagnosis.NOT_ROUTED,
+        "hint": _diagnosis.network_hint(_diagnosis.NOT_ROUTED, "cluster IP", False),
+        "waited": 0.0,
+    }

@@ -57,6 +57,24 @@ def ingress_urls(port: dict, addresses: list) -> list:
     return [url(address, port["port"], scheme) for address in addresses if port.get("port")]
 
 
+def cluster_ips(service: dict) -> list:
+    """The Service's IPv4 ClusterIP(s); none for a headless or ExternalName Service."""
+    spec = service.get("spec") or {}
+    if spec.get("type") == "ExternalName":
+        return []
+    return [ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP")] if ip and ip != "None" and ":" not in ip]
+
+
+def cluster_ip_port_urls(port: dict, ips: list) -> list:
+    """A port's URLs at the Service's ClusterIP(s): what the cluster's routes open from the host."""
+    return [url(ip, port["port"], port_scheme(port)) for ip in ips if port.get("port")]
+
+
+def cluster_ip_urls(service: dict) -> list:
+    ips = cluster_ips(service)
+    return [u for port in (service.get("spec") or {}).get("ports") or [] for u in cluster_ip_port_urls(port, ips)]
+
+
 def node_addresses(nodes: list) -> dict:
     """Node name -> InternalIP, preferring IPv4 (docker-connector routes IPv4 only)."""
     result = {}

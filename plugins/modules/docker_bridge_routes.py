@@ -239,29 +239,14 @@ backup_file:
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _config_file, _connector_conf, _docker, _host_routes, _subnets
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import ConfigFileError, DockerError, HostreachError, InputError, failure
+from ansible_collections.hostreach.kind.plugins.module_utils import _config_file, _connector_conf, _connector_file, _docker, _host_routes, _subnets
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError, HostreachError, InputError, failure
 
 
 class Engine(t.NamedTuple):
     endpoint: _docker.Endpoint
     version: str
     networks: list  # every bridge network, _docker.BridgeNetwork
-
-
-class Routes(t.NamedTuple):
-    """What the file must say: subnets that need a line, subnets whose lines go, and (prune) the only ones kept."""
-
-    wanted: list
-    unwanted: list
-    keep: list | None
-
-
-class Outcome(t.NamedTuple):
-    before: str | None
-    planned: _connector_conf.Plan
-    changed: bool
-    extra: dict  # backup_file, removed_temp_files
 
 
 def argument_spec() -> dict:
@@ -373,11 +358,11 @@ def network_skips(networks: list) -> list:
     return skipped
 
 
-def routes_for(state: str, prune: bool, selected: list, every: list, extra: list) -> Routes:
+def routes_for(state: str, prune: bool, selected: list, every: list, extra: list) -> _connector_file.Routes:
     subnets = ipv4_subnets(selected)
     if state == "absent":
-        return Routes([], subnets + extra, None)
-    return Routes(subnets + [n for n in extra if n not in subnets], [], ipv4_subnets(every) + extra if prune else None)
+        return _connector_file.Routes([], subnets + extra, None)
+    return _connector_file.Routes(subnets + [n for n in extra if n not in subnets], [], ipv4_subnets(every) + extra if prune else None)
 
 
 def direct_routing_warning(engine: Engine, selected: list) -> list:
@@ -390,36 +375,10 @@ def direct_routing_warning(engine: Engine, selected: list) -> list:
     ]
 
 
-# Apply
+# Apply: _connector_file.update (read, plan, write under the file's lock). Report
 
 
-def update_file(module: AnsibleModule, target: str, routes: Routes) -> Outcome:
-    """Read, plan and (unless check mode) write the file, all under its lock."""
-    params = module.params
-    with _config_file.locked(target):
-        before = _config_file.read_text(target)
-        planned = _connector_conf.plan(_connector_conf.parse(before or ""), routes.wanted, routes.unwanted, routes.keep, params["expose"])
-        changed = planned.text != (before or "") or (before is None and params["state"] == "present")
-        problem = _config_file.write_problem(target) if changed else None
-        if problem:
-            raise ConfigFileError(f"cannot write {params['path']}: {problem}; nothing was changed", path=params["path"])
-        extra = {}
-        if not module.check_mode:
-            extra["removed_temp_files"] = _config_file.remove_stale_temp_files(target)
-            if changed and before is not None and params["backup"]:
-                extra["backup_file"] = module.backup_local(target)
-            if changed:
-                _config_file.write(module, target, planned.text)
-    if before is not None or (changed and not module.check_mode):
-        file_args = module.load_file_common_arguments(params, path=target)
-        changed = module.set_fs_attributes_if_different(file_args, changed)
-    return Outcome(before, planned, changed, {k: v for k, v in extra.items() if v})
-
-
-# Report
-
-
-def report(module: AnsibleModule, target: str, engine: Engine, selected: list, outcome: Outcome, host_routes: list) -> dict:
+def report(module: AnsibleModule, target: str, engine: Engine, selected: list, outcome: _connector_file.Outcome, host_routes: list) -> dict:
     planned = outcome.planned
     lines = _connector_conf.parse(planned.text)
     routes = _connector_conf.routes(lines)
@@ -459,7 +418,8 @@ def run(module: AnsibleModule) -> dict:
     selected, warnings = select_networks(engine.networks, params["networks"], params["exclude"])
     if check_wide:
         refuse_wide_routes([(n, f"network {net.name}") for net in selected for n in ipv4_subnets([net])], gateways)
-    outcome = update_file(module, target, routes_for(params["state"], params["prune"], selected, engine.networks, extra))
+    routes = routes_for(params["state"], params["prune"], selected, engine.networks, extra)
+    outcome = _connector_file.update(module, target, routes, create=params["state"] == "present")
     for warning in warnings + direct_routing_warning(engine, selected):
         module.warn(warning)
     return report(module, target, engine, selected, outcome, host_routes)

@@ -96,6 +96,19 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  reach:
+    description:
+      - How the Services are opened from the host.
+      - V(nodeport) switches them to C(NodePort) and returns C(http://<node IP>:<nodePort>) URLs.
+      - V(routes) patches nothing (a Service owned by Helm, Argo CD or Flux stays exactly as its owner wrote it) and returns
+        C(http://<clusterIP>:<port>) URLs, which open once the cluster's ranges are routed through its nodes
+        (M(hostreach.kind.kind_cluster_routes)). Before probing one, the module checks this host routes it through a kind
+        node (a node's IP as gateway, or docker-connector's C(utun) tunnel); one that is not is reported V(not routed) and
+        never probed. O(state=absent) then restores nothing.
+      - V(both) does both.
+    type: str
+    choices: [nodeport, routes, both]
+    default: nodeport
   probe:
     description:
       - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
@@ -257,7 +270,8 @@ probes:
       (no pod is ready behind the port, so the network is not the problem; not probed), V(refused) (the address answered,
       nothing listens on the port), V(timed out) (no answer at all, packets are dropped on the way), V(no route to host)
       (this host has no route to the address), V(TLS failure) (TCP connected, the TLS handshake failed), V(HTTP error)
-      (TCP connected, no HTTP answer came) or V(connect failed) (another socket error, in C(error)).
+      (TCP connected, no HTTP answer came), V(connect failed) (another socket error, in C(error)) or V(not routed) (a
+      ClusterIP this host routes through no kind node; not probed, so nothing goes out by the default route).
     - C(hint) is one line saying what to look at (empty when reachable). A timeout on a Mac points at docker-connector's
       routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at the pods and their selector.
     - C(waited) is how many seconds the URL was waited for (V(0) unless its Service changed in this run).
@@ -316,6 +330,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hostreach.kind.plugins.module_utils import (
     _diagnosis,
     _endpoints,
+    _host_routes,
     _k8s_names,
     _kube,
     _nodeport_plan,
@@ -360,6 +375,7 @@ def argument_spec() -> dict:
             label_selector={"type": "str"},
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             probe={"type": "bool", "default": False},
+            reach={"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"},
         ),
         required_one_of=[("services", "namespaces")],
         required_by={"label_selector": "namespaces"},
@@ -479,11 +495,29 @@ def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
 # Report
 
 
-def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], dict | None]) -> list:
+def unrouted(targets: list, cluster_ips: set, node_ips: set) -> dict:
+    """Results for the ClusterIP URLs whose address this host does not route through a kind node (a node's IP as the
+    gateway, or docker-connector's utun tunnel): never probed, so nothing goes out by the default route."""
+    if not cluster_ips:
+        return {}
+    routes = _host_routes.read_routes()
+    decided = {}
+    for target in targets:
+        host = _probe.split_url(target.url)[1]
+        route = _host_routes.covering(routes, host) if host in cluster_ips else None
+        if host in cluster_ips and not (route and (route.gateway in node_ips or route.device.startswith("utun"))):
+            decided[target.url] = _service_report.not_routed(target.url)
+    return decided
+
+
+def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], dict | None], cluster_ips: set) -> list:
     """Every URL's probe result with a diagnosis and a hint, in the order of the reports. Ports without a ready
-    endpoint are not probed; the URLs of Services changed in this run share one PROBE_SETTLE deadline, and while
-    they are waited for, ``rescan`` (the EndpointSlices again) brings in Services whose pods became ready."""
+    endpoint are not probed, nor ClusterIPs without a route through a kind node; the URLs of Services changed in this
+    run share one PROBE_SETTLE deadline, and while they are waited for, ``rescan`` (the EndpointSlices again) brings
+    in Services whose pods became ready."""
     targets, decided = _service_report.probe_targets(reports, wait=not check_mode)
+    decided.update(unrouted(targets, cluster_ips, set(nodes.values())))
+    targets = [target for target in targets if target.url not in decided]
     pending = set(decided)
 
     def late() -> list:
@@ -496,14 +530,16 @@ def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], 
     on_mac = platform.system() == "Darwin"
     node_ips = set(nodes.values())
     for result in probed.values():
-        via = "node port" if _probe.split_url(result["url"])[1] in node_ips else "load balancer"
+        host = _probe.split_url(result["url"])[1]
+        via = "node port" if host in node_ips else "cluster IP" if host in cluster_ips else "load balancer"
         result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, on_mac)
     return [probed.get(u) or decided[u] for r in reports for u in r["urls"]]
 
 
 def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | None, rescan: t.Callable[[], dict | None]) -> dict:
     ips = [nodes[name] for name in sorted(nodes)]
-    reports = [_service_report.service_report(service, plan, ips, counts) for plan, service in results]
+    reach = module.params["reach"] if module.params["state"] == "present" else "nodeport"
+    reports = [_service_report.service_report(service, plan, ips, counts, reach) for plan, service in results]
     result = {
         "changed": any(plan.changed for plan, _service in results),
         "services": reports,
@@ -517,7 +553,8 @@ def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | Non
             if plan.changed
         ]
     if module.params["probe"]:
-        result["probes"] = probes(reports, nodes, module.check_mode, rescan)
+        cluster_ips = {ip for _plan, service in results for ip in _urls.cluster_ips(service)} if reach != "nodeport" else set()
+        result["probes"] = probes(reports, nodes, module.check_mode, rescan, cluster_ips)
     return result
 
 
@@ -528,9 +565,12 @@ def run(module: AnsibleModule) -> dict:
     api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
     listed = gather_services(api, params)
     selected = _service_select.select(listed, params["services"] or [], params["namespaces"] or [], params["label_selector"])
-    plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
-    results = converge(module, api, plans)
-    nodes, warnings = gather_nodes(api) if params["state"] == "present" else ({}, [])
+    if params["reach"] == "routes":  # the routes open the ClusterIPs: nothing is patched, nothing restored
+        results = [(_nodeport_plan.unchanged(service), service) for service, _node_ports in selected]
+    else:
+        plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
+        results = converge(module, api, plans)
+    nodes, warnings = gather_nodes(api) if params["state"] == "present" or params["reach"] != "nodeport" else ({}, [])
     counts, more = gather_readiness(api, listed, results) if params["probe"] else (None, [])
     for warning in warnings + more:
         module.warn(warning)

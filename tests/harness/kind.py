@@ -195,3 +195,38 @@ def demo_httpd_image(kind_cluster: KindCluster) -> Iterator[str]:
     """hostreach/demo-httpd:test-<random>, built locally and loaded into the kind cluster; removed from Docker after."""
     with loaded_demo_httpd_image(kind_cluster) as image:
         yield image
+
+
+# Two more session clusters, shared by every test directory that needs them (tests/conftest.py registers them): a
+# control plane and one worker with kind's default subnets, and one with subnets of its own, run beside the first.
+TWO_NODE_CLUSTER = "hostreach-kind2"
+SUBNETS_CLUSTER = "hostreach-kind2-cidrs"
+# Distinct from kind's defaults (10.244.0.0/16, 10.96.0.0/16); the service range is a /20, whose 10th address
+# (kube-dns) is 10.112.16.10.
+SUBNETS_POD_SUBNET = "10.246.0.0/16"
+SUBNETS_SERVICE_SUBNET = "10.112.16.0/20"
+
+
+@pytest.fixture(scope="session")
+def two_node_cluster() -> Iterator[KindCluster]:
+    with session_cluster(TWO_NODE_CLUSTER, workers=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def two_node_image(two_node_cluster: KindCluster) -> Iterator[str]:
+    with loaded_demo_httpd_image(two_node_cluster) as image:
+        yield image
+
+
+@pytest.fixture(scope="session")
+def subnets_cluster(two_node_cluster: KindCluster) -> Iterator[KindCluster]:
+    """Depends on two_node_cluster so that the two run at once: distinct subnets side by side."""
+    with session_cluster(SUBNETS_CLUSTER, workers=1, pod_subnet=SUBNETS_POD_SUBNET, service_subnet=SUBNETS_SERVICE_SUBNET) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def subnets_image(subnets_cluster: KindCluster) -> Iterator[str]:
+    with loaded_demo_httpd_image(subnets_cluster) as image:
+        yield image

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from harness.kind import KindCluster
+from harness.kind_objects import cluster_ip_service, demo_pod, kubectl, namespace, nslookup, nth_address, wait_for
 from harness.versions import load_versions
-from kind2_helpers import cluster_ip_service, demo_pod, kubectl, namespace, nslookup, nth_address, wait_for
 
 pytestmark = pytest.mark.kind
 

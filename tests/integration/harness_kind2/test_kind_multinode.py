@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
-from kind2_helpers import cluster_ip_service, demo_pod, http_get_in_pod, inside, kubectl, namespace, node_exec, node_routes, wait_for
+from harness.kind_objects import cluster_ip_service, demo_pod, http_get_in_pod, inside, kubectl, namespace, node_exec, node_routes, wait_for
 from kubernetes import client
 
 pytestmark = pytest.mark.kind

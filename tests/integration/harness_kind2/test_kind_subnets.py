@@ -7,10 +7,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, KindCluster
-from kind2_helpers import (
-    SUBNETS_POD_SUBNET,
-    SUBNETS_SERVICE_SUBNET,
+from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, SUBNETS_POD_SUBNET, SUBNETS_SERVICE_SUBNET, KindCluster
+from harness.kind_objects import (
     cluster_ip_service,
     demo_pod,
     http_get_in_pod,

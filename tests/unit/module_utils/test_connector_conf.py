@@ -233,3 +233,19 @@ def test_routes_the_host_still_has_through_the_tunnel_but_the_file_not_are_stale
     other = conf.parse("addr 192.168.252.1/24\nroute 172.18.0.0/16\n")
     assert conf.tunnel_gateway(other) == "192.168.252.1"
     assert conf.stale_host_routes(host, conf.tunnel_gateway(other), conf.routes(other)) == []
+
+
+def test_a_clusters_route_lines_are_its_own_and_the_bridge_plan_keeps_them() -> None:
+    text = "route 172.18.0.0/16\nroute 10.96.0.0/16 # hostreach.kind cluster dev\n"
+    lines = conf.parse(text)
+    assert [line.owner for line in lines] == [None, "dev"]
+    pruned = conf.plan(lines, [KIND_V4], keep=[KIND_V4])  # docker_bridge_routes with prune: the cluster's line stays
+    assert pruned.text == text and pruned.removed == []
+    import ipaddress
+
+    pods = ipaddress.ip_network("10.244.0.0/24")
+    cluster = conf.plan(lines, [ipaddress.ip_network("10.96.0.0/16"), pods], owner="dev")
+    assert cluster.text == text + "route 10.244.0.0/24 # hostreach.kind cluster dev\n" and cluster.added == ["10.244.0.0/24"]
+    gone = conf.plan(conf.parse(cluster.text), [], unwanted=[ipaddress.ip_network("10.96.0.0/16"), pods], owner="dev")
+    assert gone.text == "route 172.18.0.0/16\n"
+    assert conf.plan(lines, [], unwanted=[ipaddress.ip_network("10.96.0.0/16")], owner="other").text == text  # another cluster's: untouched

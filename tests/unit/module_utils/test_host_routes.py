@@ -57,3 +57,34 @@ def test_netstat_destinations_with_missing_octets_are_networks() -> None:
 def test_default_gateways_of_either_format() -> None:
     assert _host_routes.default_gateways(_host_routes.parse_proc_route(PROC_ROUTE)) == ["192.0.2.1"]
     assert _host_routes.default_gateways(_host_routes.parse_netstat(NETSTAT)) == ["192.168.1.1"]
+
+
+# `ip -j route show` and `ip route show` on a Linux host with a kind cluster routed by kind_cluster_routes (proto 119).
+IP_JSON = """[{"dst":"default","gateway":"192.0.2.1","dev":"eth0","flags":[]},
+{"dst":"10.96.0.0/16","gateway":"172.18.0.2","dev":"br-1e9b","protocol":"119","flags":[]},
+{"dst":"172.18.0.0/16","dev":"br-1e9b","protocol":"kernel","scope":"link","prefsrc":"172.18.0.1","flags":[]},
+{"dst":"fc00::/64","dev":"br-1e9b","protocol":"kernel","flags":[]}]"""
+IP_TEXT = """default via 192.0.2.1 dev eth0
+10.96.0.0/16 via 172.18.0.2 dev br-1e9b proto 119
+172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1 linkdown
+unreachable 10.254.0.0/24
+"""
+
+
+def test_ip_json_and_text_read_alike_with_who_added_each_route() -> None:
+    from_json = _host_routes.parse_ip_json(IP_JSON)
+    assert from_json[1] == Route(ipaddress.ip_network("10.96.0.0/16"), "172.18.0.2", "br-1e9b", "119")
+    assert [str(r.network) for r in from_json] == ["0.0.0.0/0", "10.96.0.0/16", "172.18.0.0/16"]  # IPv6 left out
+    from_text = _host_routes.parse_ip_text(IP_TEXT)
+    assert [(str(r.network), r.gateway, r.device, r.protocol) for r in from_text] == [
+        ("0.0.0.0/0", "192.0.2.1", "eth0", None),
+        ("10.96.0.0/16", "172.18.0.2", "br-1e9b", "119"),
+        ("172.17.0.0/16", None, "docker0", "kernel"),
+    ]
+
+
+def test_the_route_used_for_an_address_is_the_longest_prefix() -> None:
+    routes = _host_routes.parse_ip_json(IP_JSON)
+    assert _host_routes.covering(routes, "10.96.0.10").gateway == "172.18.0.2"
+    assert _host_routes.covering(routes, "10.97.0.1").gateway == "192.0.2.1"  # the default route: it would leave the machine
+    assert _host_routes.covering([], "10.96.0.10") is None

@@ -163,20 +163,18 @@ def test_an_address_without_a_route_is_no_route_to_host() -> None:
 
 
 def test_every_url_is_probed_at_once() -> None:
-    """Twenty HTTP URLs of a server that accepts and never answers: each probe holds its connection until its HTTP
-    timeout, and the server sees all twenty open together (one after another, it would never see two)."""
-    state = {"open": 0, "most": 0}
-    lock = threading.Lock()
+    """Twenty HTTP URLs of a server that answers none of them until all twenty connections are open together: probed
+    one after another, the first would time out waiting and none would be answered."""
+    everyone = threading.Barrier(20, timeout=10)
 
-    def hold(conn: socket.socket) -> None:
-        with lock:
-            state["open"] += 1
-            state["most"] = max(state["most"], state["open"])
+    def answer_once_all_are_open(conn: socket.socket) -> None:
         with conn:
-            while conn.recv(1024):
-                pass
-        with lock:
-            state["open"] -= 1
+            conn.recv(1024)
+            try:
+                everyone.wait()
+            except threading.BrokenBarrierError:
+                return
+            conn.sendall(b"HTTP/1.0 204 No Content\r\n\r\n")
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -189,12 +187,11 @@ def test_every_url_is_probed_at_once() -> None:
                     conn, _address = server.accept()
                 except OSError:
                     return
-                threading.Thread(target=hold, args=(conn,), daemon=True).start()
+                threading.Thread(target=answer_once_all_are_open, args=(conn,), daemon=True).start()
 
         threading.Thread(target=accept, daemon=True).start()
         results = probe_all([Target(f"http://127.0.0.1:{port}", False) for _url in range(20)], settle=0)
-    assert [r["diagnosis"] for r in results] == ["HTTP error"] * 20
-    assert state["most"] == 20
+    assert [(r["diagnosis"], r["status"]) for r in results] == [("reachable", 204)] * 20
 
 
 def test_only_waiting_urls_share_the_deadline() -> None:

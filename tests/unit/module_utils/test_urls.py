@@ -54,3 +54,16 @@ def test_a_load_balancer_answers_on_its_ingress_addresses_and_the_service_port()
     assert addresses == ["172.18.0.200", "lb.local"]
     assert _urls.ingress_urls({"name": "http", "port": 80, "nodePort": 30080}, addresses) == ["http://172.18.0.200:80", "http://lb.local:80"]
     assert _urls.ingress_addresses({"spec": {"type": "NodePort"}, "status": lb["status"]}) == []
+
+
+def test_cluster_ip_urls_per_port_and_none_for_headless_or_external_names() -> None:
+    web = {
+        "spec": {
+            "clusterIP": "10.96.4.5",
+            "clusterIPs": ["10.96.4.5", "fd00::5"],
+            "ports": [{"name": "http", "port": 80}, {"name": "dns", "port": 53, "protocol": "UDP"}],
+        }
+    }
+    assert _urls.cluster_ip_urls(web) == ["http://10.96.4.5:80", "10.96.4.5:53"]
+    assert _urls.cluster_ip_urls({"spec": {"clusterIP": "None", "ports": [{"port": 80}]}}) == []
+    assert _urls.cluster_ip_urls({"spec": {"type": "ExternalName", "externalName": "x.example", "ports": [{"port": 80}]}}) == []

@@ -1,4 +1,4 @@
-"""Helpers for the proofs of tier 2's multi-node clusters, CoreDNS and per-cluster subnets.
+"""Objects in the kind clusters of tier 2 for tests: namespaces, demo pods, Services, commands in nodes and pods.
 
 Every address these tests reach belongs to a node container the harness made for them, or to a pod or
 Service inside such a cluster.
@@ -14,17 +14,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from harness.kind import DEMO_HTTPD_PORT, KindCluster
-from harness.versions import binary_dirs
 from kubernetes import client
 
+from .kind import DEMO_HTTPD_PORT, KindCluster
+from .versions import binary_dirs
+
 KUBECTL = binary_dirs()["k8s"] / "kubectl"
-TWO_NODE_CLUSTER = "hostreach-kind2"
-SUBNETS_CLUSTER = "hostreach-kind2-cidrs"
-# Distinct from kind's defaults (10.244.0.0/16, 10.96.0.0/16); the service range is a /20, whose 10th address
-# (kube-dns) is 10.112.16.10.
-SUBNETS_POD_SUBNET = "10.246.0.0/16"
-SUBNETS_SERVICE_SUBNET = "10.112.16.0/20"
 # hostreach-cni marks the routes it keeps with this protocol number (scripts/kind-node/hostreach-cni).
 ROUTE_PROTO = "164"
 

@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kind_cluster_routes
+short_description: Route a kind cluster's Service and Pod ranges through its nodes, so ClusterIPs and Pod IPs open from the host
+version_added: 0.2.0
+description:
+  - Sends the cluster's Service range through a control-plane node (C(<service CIDR> via <node IP>)) and each node's
+    Pod range through that node (C(<pod CIDR> via <node IP>)), so C(http://<clusterIP>:<port>) and C(http://<pod IP>:<port>)
+    open from the developer's machine and no Service is changed. kube-proxy on the node translates a ClusterIP to a
+    pod wherever that runs; a node delivers to its own pods.
+  - The Service range comes from the C(networking.k8s.io/v1) ServiceCIDR objects where the apiserver serves them,
+    else from C(networking.serviceSubnet) of C(kube-system/kubeadm-config); the Pod ranges and node IPs from the Node
+    objects (C(spec.podCIDRs), the IPv4 C(InternalIP)).
+  - O(target=host) (Linux, where the host reaches kind's network itself) puts the routes in this host's main table
+    with C(ip route replace ... proto 119) and reads them with C(ip -j route show). The command of iproute2 is used
+    rather than a Python netlink library because it is on every Linux machine, needs nothing installed on the target,
+    and marks the routes with their own protocol number, so O(state=absent) removes exactly these and no route someone
+    else added. Needs root (C(become)).
+  - O(target=connector) (macOS with docker-connector) writes the ranges as C(route) lines of docker-connector's config
+    (O(connector_config)), marked C(# hostreach.kind cluster <name>) so that M(hostreach.kind.docker_bridge_routes)
+    never prunes them, and puts the routes that carry them on from the Docker VM to the nodes inside the VM (through a
+    short-lived host-network NET_ADMIN container of O(image), as M(hostreach.kind.docker_vm_firewall) does). A route
+    line alone gives a timeout; with the VM's route it answers. Restart docker-connector after a change of the file.
+  - Refused before any change (with the route and the fix named) - a range that overlaps a route the host already has
+    (a VPN's or the LAN's: routing it to the node would cut that off), and a range another kind cluster already has
+    routed (kind gives every cluster 10.244.0.0/16 and 10.96.0.0/16 unless its config says otherwise).
+author:
+  - hostreach.kind contributors (@hostreach)
+extends_documentation_fragment:
+  - hostreach.kind._kube
+  - hostreach.kind._docker
+  - hostreach.kind._attributes
+  - hostreach.kind._attributes.actiongroup_hostreach
+options:
+  state:
+    description:
+      - V(present) puts in the routes the cluster needs and removes this cluster's that it no longer needs.
+      - V(absent) removes every route this module made for the cluster, and nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+  target:
+    description:
+      - V(host) routes in this host's table (Linux). V(connector) writes docker-connector's config and routes inside the
+        Docker VM (macOS).
+    type: str
+    choices: [host, connector]
+    default: host
+  connector_config:
+    description: The docker-connector config file (with O(target=connector)), as for M(hostreach.kind.docker_bridge_routes).
+    type: path
+  image:
+    description: With O(target=connector), the image of the container that routes inside the VM (it needs C(sh) and C(ip)).
+    type: str
+    default: docker:29-dind
+  pull:
+    description: When to pull O(image).
+    type: str
+    choices: [missing, always, never]
+    default: missing
+  namespaces:
+    description: The Services of these namespaces are returned with their ClusterIP URLs in RV(urls).
+    type: list
+    elements: str
+    default: [default]
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the cluster and the routes and reports what would change, refusing as a real run would; changes nothing.
+  diff_mode:
+    support: full
+    details:
+      - The cluster's routes before and after, one per line.
+notes:
+  - The ClusterIP URLs answer once the routes are in; M(hostreach.kind.kind_nodeport) with O(hostreach.kind.kind_nodeport#module:reach=routes)
+    probes them, and never sends a packet to a ClusterIP whose route does not go through a kind node.
+seealso:
+  - module: hostreach.kind.kind_nodeport
+  - module: hostreach.kind.docker_bridge_routes
+"""
+
+EXAMPLES = r"""
+- name: Route the kind cluster's Service and Pod ranges through its nodes (Linux)
+  become: true
+  hostreach.kind.kind_cluster_routes:
+    cluster: kind
+
+- name: The same on a Mac, through docker-connector and the Docker VM
+  hostreach.kind.kind_cluster_routes:
+    cluster: kind
+    target: connector
+    connector_config: /opt/homebrew/etc/docker-connector.conf
+
+- name: Remove them again
+  become: true
+  hostreach.kind.kind_cluster_routes:
+    cluster: kind
+    state: absent
+"""
+
+RETURN = r"""
+service_cidrs:
+  description: The cluster's IPv4 Service ranges, and where they were read in RV(service_cidrs_source).
+  returned: success
+  type: list
+  elements: str
+  sample: [10.96.0.0/16]
+service_cidrs_source:
+  description: Where the Service ranges come from.
+  returned: success
+  type: str
+  sample: the ServiceCIDR objects
+routes:
+  description: The routes the cluster needs, with the range's role and the node they go through.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {cidr: 10.96.0.0/16, via: 172.18.0.2, role: service, node: kind-control-plane}
+    - {cidr: 10.244.0.0/24, via: 172.18.0.2, role: pod, node: kind-control-plane}
+added:
+  description: Routes put in (in check mode, that would be), as C(<cidr> via <node IP>).
+  returned: success
+  type: list
+  elements: str
+  sample: [10.96.0.0/16 via 172.18.0.2]
+removed:
+  description: Routes of this cluster taken out.
+  returned: success
+  type: list
+  elements: str
+  sample: []
+urls:
+  description: The ClusterIP URLs of the Services of O(namespaces), one per port (not probed here).
+  returned: success
+  type: list
+  elements: str
+  sample: [http://10.96.143.7:80]
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_routes, _docker, _k8s_names, _kube, _route_targets, _urls, _vm_tools
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, PlanError, failure
+
+
+def argument_spec() -> dict:
+    """AnsibleModule's keyword arguments."""
+    return dict(
+        argument_spec=dict(
+            _kube.KUBE_COMMON_ARGS,
+            **_docker.DOCKER_COMMON_ARGS,
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            target=dict(type="str", choices=["host", "connector"], default="host"),
+            connector_config=dict(type="path"),
+            image=dict(type="str", default="docker:29-dind"),
+            pull=dict(type="str", choices=list(_vm_tools.PULL_POLICIES), default="missing"),
+            namespaces=dict(type="list", elements="str", default=["default"]),
+        ),
+        required_if=[("target", "connector", ("connector_config",))],
+        supports_check_mode=True,
+    )
+
+
+class Cluster(t.NamedTuple):
+    name: str
+    cidrs: list
+    source: str
+    nodes: list
+    urls: list
+
+
+def gather_cluster(params: dict) -> Cluster:
+    """The cluster's Service ranges, nodes and ClusterIP URLs, from its API."""
+    _kube.require_sdk()
+    api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
+    cidrs, source = _cluster_routes.service_cidrs(api.list_service_cidrs(), api.kubeadm_cluster_configuration())
+    nodes = _cluster_routes.cluster_nodes(api.list_nodes())
+    services = [s for namespace in params["namespaces"] for s in api.list_services(namespace)]
+    return Cluster(params["cluster"], cidrs, source, nodes, [u for s in services for u in _urls.cluster_ip_urls(s)])
+
+
+def target_for(module: AnsibleModule, cluster: Cluster) -> _route_targets.Target:
+    params = module.params
+    if params["target"] == "host":
+        return _route_targets.HostTable(module, cluster.name, cluster.nodes)
+    return _route_targets.Connector(module, cluster.name, cluster.nodes, params["connector_config"])
+
+
+def report(module: AnsibleModule, cluster: Cluster, wanted: list, before: list, add: list, remove: list) -> dict:
+    result = dict(
+        changed=bool(add or remove),
+        service_cidrs=[str(c) for c in cluster.cidrs],
+        service_cidrs_source=cluster.source,
+        routes=[{"cidr": str(r.cidr), "via": r.via, "role": r.role, "node": r.node} for r in wanted],
+        added=[f"{c} via {v}" for c, v in add],
+        removed=[f"{c} via {v}" for c, v in remove],
+        urls=cluster.urls,
+    )
+    if module._diff:
+        after = sorted({(str(c), v) for c, v in before} - set(remove) | set(add))
+        result["diff"] = {
+            "before": "".join(f"{c} via {v}\n" for c, v in sorted((str(c), v) for c, v in before)),
+            "after": "".join(f"{c} via {v}\n" for c, v in after),
+        }
+    return result
+
+
+def run(module: AnsibleModule) -> dict:
+    params = module.params
+    problems = _k8s_names.name_problems([], params["namespaces"])
+    if problems:
+        raise InputError("; ".join(problems) + "; nothing was changed")
+    cluster = gather_cluster(params)
+    wanted = _cluster_routes.wanted_routes(cluster.cidrs, cluster.nodes)
+    target = target_for(module, cluster)
+    existing, current = target.read(wanted)
+    if params["state"] == "present":
+        problems = _cluster_routes.conflicts(cluster.name, wanted, existing, target.is_ours, target.owner_of)
+        if problems:
+            raise PlanError("refusing to route: " + "; ".join(problems) + "; nothing was changed")
+    add, remove = _cluster_routes.plan(wanted, current, params["state"])
+    if (add or remove) and not module.check_mode:
+        target.apply(wanted, add, remove)
+    return report(module, cluster, wanted, current, add, remove)
+
+
+def main() -> None:
+    module = AnsibleModule(**argument_spec())
+    try:
+        module.exit_json(**run(module))
+    except HostreachError as exc:
+        module.fail_json(**failure(exc))
+
+
+if __name__ == "__main__":
+    main()
