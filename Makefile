@@ -1,14 +1,27 @@
 # One entry point for people and CI. `make test` sets up everything itself and runs the whole suite.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
-export HOSTREACH_CACHE ?= /var/cache/hostreach-kind
+# The test harness's cache: $HOSTREACH_CACHE, else /var/cache/hostreach-kind (scripts/lib.sh). make expose/teardown/doctor
+# use the user's own cache instead (scripts/runtime.sh).
 # The collection as Ansible and Python find it: .build/collections/ansible_collections/hostreach/kind -> .
 COLLECTIONS := $(CURDIR)/.build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 VENV = $(shell scripts/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
-.PHONY: test setup link lint sanity unit integration molecule demo build doc expose clean k8s-build engine-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
+.DEFAULT_GOAL := test
+.PHONY: expose teardown doctor test setup link lint sanity unit integration molecule demo build doc clean k8s-build engine-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
+
+# The main job, as the user, from this checkout: a small runtime venv in the user's cache (scripts/runtime.sh), then the
+# playbook. EXPOSE_ARGS are ansible-playbook's arguments (make expose EXPOSE_ARGS="-e hostreach_kind_cluster=dev").
+expose: ## expose every Service of the kind cluster (ansible-playbook hostreach.kind.expose)
+	scripts/runtime.sh expose $(EXPOSE_ARGS)
+
+teardown: ## undo what expose did
+	scripts/runtime.sh teardown $(EXPOSE_ARGS)
+
+doctor: ## read-only: every link of the chain, ok or broken and the fix
+	scripts/runtime.sh doctor $(EXPOSE_ARGS)
 
 test: setup lint sanity unit integration molecule bench-smoke ## everything CI runs
 
@@ -68,15 +81,18 @@ molecule: link ## Molecule scenarios (extensions/molecule): macos_sim (SIMULATIO
 demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with a demo app, exposed; prints the URLs
 	$(RUN) ansible-playbook extensions/molecule/default/create.yml -e hostreach_kind_cluster=hostreach-demo
 	$(RUN) ansible-playbook hostreach.kind.expose -e hostreach_kind_cluster=hostreach-demo \
-	  -e hostreach_kind_kubeconfig=$(HOSTREACH_CACHE)/run/kind-hostreach-demo/kubeconfig
+	  -e hostreach_kind_kubeconfig=$${HOSTREACH_CACHE:-/var/cache/hostreach-kind}/run/kind-hostreach-demo/kubeconfig
 
-# Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options.
-bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml reruns on kind
-	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 --kind hostreach-bench $(BENCH_ARGS)
+# Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options to
+# nodeport_bench.py, EXPOSE_BENCH_ARGS to expose_bench.py (e.g. EXPOSE_BENCH_ARGS="--profile --json /tmp/expose.json").
+bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300
+	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
+	$(RUN) python benchmarks/expose_bench.py --sizes 10,100,300 --reps 3 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
 	$(RUN) python benchmarks/conf_bench.py --sizes 1000,10000,100000 --reps 3
 
-bench-smoke: link k8s-build ## the benchmark at N=10, two rounds (CI); fails only on errors, never on ratios
+bench-smoke: link k8s-build ## the benchmarks at their smallest size (CI); fail only on errors, never on ratios or targets
 	$(RUN) python benchmarks/nodeport_bench.py --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
+	$(RUN) python benchmarks/expose_bench.py --sizes 10 --reps 1 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
 	$(RUN) python benchmarks/conf_bench.py --sizes 1000 --reps 1
 
 build: ## installable tarball in .build/

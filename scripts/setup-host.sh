@@ -7,7 +7,8 @@ source "$(dirname "$0")/lib.sh"
 
 # openssh-server and sudo: the SSH fleet of tests/harness/fleet.py (one sshd per network namespace, sudo with a password).
 # libseccomp-dev and nftables: Docker Engine 29 (scripts/engine-build.sh builds runc with libseccomp; its nftables firewall backend runs nft).
-DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck openssh-server sudo libseccomp-dev nftables)
+# python3-venv: make expose makes its runtime venv with the system python3 (tests/integration/install).
+DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck openssh-server sudo libseccomp-dev nftables python3-venv)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
