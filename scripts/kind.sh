@@ -47,8 +47,9 @@ KIND="$KIND_BIN/kind"
 KUBECTL="$K8S_BIN/kubectl"
 READY_TIMEOUT="${HOSTREACH_KIND_READY_TIMEOUT:-300s}"
 # Present while the docker network exists because one of our `up`s made it (kind creates it); shared by
-# every cluster on that network, so the last `down` to leave it empty removes it.
-NETWORK_MARKER="$HOSTREACH_CACHE/run/kind-network-$NETWORK.created-by-kind-sh"
+# every cluster on that network, so the last `down` to leave it empty removes it. One per engine: a cluster
+# on another engine (DOCKER_HOST, e.g. the Docker VM of tests/harness/vm.py) has a `kind` network of its own.
+NETWORK_MARKER="$HOSTREACH_CACHE/run/kind-network-$NETWORK${DOCKER_HOST:+-$(printf '%s' "$DOCKER_HOST" | sha256sum | cut -c1-12)}.created-by-kind-sh"
 # kubelet sets these host-wide kernel settings when it starts (in any kind cluster on Linux): an `up`
 # saves them unless saved already, the `down` after which no kind cluster is left puts them back.
 KUBELET_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
@@ -56,7 +57,9 @@ SAVED_SYSCTLS="$HOSTREACH_CACHE/run/kind-host-sysctls.saved"
 
 [[ "$NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "cluster name '$NAME' must be lowercase letters, digits and '-'"
 
-cluster_exists() { [[ -x "$KIND" ]] && "$KIND" get clusters 2>/dev/null | grep -qx "$NAME"; }
+# grep reads the whole list: with -q it would exit at the first match, and kind, still writing, would die of SIGPIPE,
+# which pipefail turns into "no such cluster" (seen 8 times in 300 for a cluster listed before another).
+cluster_exists() { [[ -x "$KIND" ]] && "$KIND" get clusters 2>/dev/null | grep -x "$NAME" >/dev/null; }
 node_containers() { docker ps -aq --filter "label=io.x-k8s.kind.cluster=$NAME"; }
 
 # Runs kind, with the --privileged-swapping docker wrapper first on PATH when this host needs it.
@@ -153,8 +156,24 @@ save_sysctls() {
   mv -f "$SAVED_SYSCTLS.tmp" "$SAVED_SYSCTLS"
 }
 
+# The kernel settings are the host's, whichever engine runs kubelet: a kind cluster still running on this engine,
+# on the host's default engine, or on the engine another `up` recorded in its run dir keeps them as kubelet set them.
+other_kind_clusters() {
+  local dir name
+  docker ps -aq --filter label=io.x-k8s.kind.cluster
+  [[ -z "${DOCKER_HOST:-}" ]] || env -u DOCKER_HOST docker ps -aq --filter label=io.x-k8s.kind.cluster 2>/dev/null || true
+  for dir in "$HOSTREACH_CACHE"/run/kind-*/; do
+    [[ -d "$dir" && "${dir%/}" != "$RUN_DIR" ]] || continue
+    name="$(basename "$dir")"
+    name="${name#kind-}"
+    if [[ -s "$dir/docker-host" ]]; then
+      DOCKER_HOST="$(<"$dir/docker-host")" docker ps -aq --filter "label=io.x-k8s.kind.cluster=$name" 2>/dev/null || true
+    fi
+  done
+}
+
 restore_sysctls() {
-  [[ -f "$SAVED_SYSCTLS" && -z "$(docker ps -aq --filter label=io.x-k8s.kind.cluster)" ]] || return 0
+  [[ -f "$SAVED_SYSCTLS" && -z "$(other_kind_clusters)" ]] || return 0
   sysctl -q -p "$SAVED_SYSCTLS" || die "could not restore the kernel settings saved in $SAVED_SYSCTLS"
   rm -f "$SAVED_SYSCTLS"
   log "restored host kernel settings kubelet had changed: ${KUBELET_SYSCTLS[*]}"
@@ -193,6 +212,7 @@ up() {
   [[ -x "$KIND" && -x "$KUBECTL" ]] || "$REPO_ROOT/scripts/k8s-build.sh" all
   [[ "$local_image" == no ]] || "$REPO_ROOT/scripts/kind-node-image.sh" build
   docker_mode "$image" >"$RUN_DIR/docker-mode"
+  printf '%s\n' "${DOCKER_HOST:-}" >"$RUN_DIR/docker-host" # the engine, for another cluster's restore_sysctls
   write_config "$local_image"
   shape "$image" >"$RUN_DIR/shape"
   if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then

@@ -166,8 +166,13 @@ cmd_up() {
   ip -n "$VM_NS" link set lo up
   ip -n "$MAC_NS" link set lo up
   # iptables: dockerd enables forwarding itself and then sets the FORWARD policy to DROP, as on a freshly booted
-  # Docker VM. nftables: Engine 29 refuses to enable it (it sets no DROP policy there), so the VM has it on.
-  if [[ "$firewall" == iptables ]]; then in_vm sysctl -qw net.ipv4.ip_forward=0; else in_vm sysctl -qw net.ipv4.ip_forward=1; fi
+  # Docker VM. nftables: Engine 29 refuses to enable it (it sets no DROP policy there), so the VM has it on, for
+  # IPv6 too (a dual-stack network such as kind's is refused otherwise: "IPv6 global forwarding is disabled").
+  if [[ "$firewall" == iptables ]]; then
+    in_vm sysctl -qw net.ipv4.ip_forward=0
+  else
+    in_vm sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.default.forwarding=1
+  fi
   ip link add "$VM_IF" netns "$VM_NS" mtu "$TUNNEL_MTU" type veth peer name "$MAC_IF" netns "$MAC_NS" mtu "$TUNNEL_MTU"
   ip -n "$VM_NS" addr add "$VM_ADDR" peer "$MAC_ADDR" dev "$VM_IF"
   ip -n "$VM_NS" link set "$VM_IF" up

@@ -139,9 +139,9 @@ def _play_file(play: str | list) -> Iterator[str]:
         yield file.name
 
 
-def _ansible_playbook(play: str | list, options: list, env: dict) -> subprocess.CompletedProcess:
+def _ansible_playbook(play: str | list, options: list, env: dict, prefix: tuple = ()) -> subprocess.CompletedProcess:
     with _play_file(play) as path:
-        command = [str(BIN / "ansible-playbook"), path, *options]
+        command = [*prefix, str(BIN / "ansible-playbook"), path, *options]
         return subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=TIMEOUT)
 
 
@@ -153,13 +153,15 @@ def playbook(
     check: bool = False,
     diff: bool = False,
     env: dict | None = None,
+    prefix: tuple = (),
 ) -> subprocess.CompletedProcess:
     """`ansible-playbook` of a playbook (a path, a collection playbook name such as hostreach.kind.expose, or plays
     given as data) with Ansible's default callback, so stdout reads as a user sees it. `extra_vars` go as one
-    JSON `-e`; `args` (say `-e name=value` as a user types it) come last on the command line, so they override."""
+    JSON `-e`; `args` (say `-e name=value` as a user types it) come last on the command line, so they override.
+    `prefix` is a command the run goes through, e.g. `("ip", "netns", "exec", name)` to run it in a network namespace."""
     environment = ansible_env(env)
     environment["ANSIBLE_STDOUT_CALLBACK"] = "default"
-    return _ansible_playbook(play, ["-e", json.dumps(extra_vars or {}), *_modes(check, diff), *args], environment)
+    return _ansible_playbook(play, ["-e", json.dumps(extra_vars or {}), *_modes(check, diff), *args], environment, prefix)
 
 
 def _localhost_play(tasks: list, check: bool, diff: bool, env: dict | None) -> dict:
