@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS1123_LABEL_MAX = 63
 
 
@@ -25,7 +25,7 @@ def label_problem(value: object) -> str | None:
         return "is empty (an empty entry never means every namespace)"
     if len(value) > DNS1123_LABEL_MAX:
         return f"is {len(value)} characters long, more than {DNS1123_LABEL_MAX}"
-    if not DNS1123_LABEL.match(value):
+    if not DNS1123_LABEL.fullmatch(value):
         return f"{value!r} is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)"
     return None
 

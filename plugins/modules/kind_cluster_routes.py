@@ -27,7 +27,7 @@ description:
     short-lived host-network NET_ADMIN container of O(image), as M(hostreach.kind.docker_vm_firewall) does). A route
     line alone gives a timeout; with the VM's route it answers. Restart docker-connector after a change of the file.
   - Refused before any change (with the route and the fix named) - a range that overlaps a route the host already has
-    (a VPN's or the LAN's: routing it to the node would cut that off), and a range another kind cluster already has
+    (a VPN's or the LAN's, which routing it to the node would cut off), and a range another kind cluster already has
     routed (kind gives every cluster 10.244.0.0/16 and 10.96.0.0/16 unless its config says otherwise).
 author:
   - hostreach.kind contributors (@hostreach)
