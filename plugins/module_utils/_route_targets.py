@@ -115,7 +115,10 @@ class Connector:
         return _host_routes.read_routes() + others, current
 
     def is_ours(self, route: _host_routes.Route) -> bool:
-        return route.network in self.lined and (route.gateway == self.gateway or route.protocol == f"cluster:{self.cluster}")
+        """A route of this cluster: its line's route into the tunnel, or (where the Mac and the VM share one table, as in
+        a simulation) its route on to a node."""
+        through = route.gateway in (self.gateway, *self.node_ips) or route.protocol == f"cluster:{self.cluster}"
+        return route.network in self.lined and through
 
     def owner_of(self, route: _host_routes.Route) -> str | None:
         if (route.protocol or "").startswith("cluster:"):
