@@ -13,6 +13,7 @@ The vocabulary (every probe result carries one of these in ``diagnosis``):
   connect failed       any other socket error, given in ``error``
   not routed           a ClusterIP or Pod IP this host has no route to through a kind node: not probed, so that
                        nothing goes out by the default route to an address that is not the cluster's
+  name not resolved    a Service's DNS name this host's resolver does not resolve: not probed
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ TLS_FAILURE = "TLS failure"
 HTTP_ERROR = "HTTP error"
 CONNECT_FAILED = "connect failed"
 NOT_ROUTED = "not routed"
-VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED, NOT_ROUTED)
+NAME_NOT_RESOLVED = "name not resolved"
+VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED, NOT_ROUTED, NAME_NOT_RESOLVED)
 
 DOCTOR = "ansible-playbook hostreach.kind.doctor"
 
@@ -57,6 +59,10 @@ def network_hint(diagnosis: str, via: str, on_mac: bool) -> str:
         NOT_ROUTED: (
             "this host routes the address through no kind node (it would leave by the default route), so it was not probed: "
             "route the cluster's ranges first (hostreach_kind_reach: routes, or hostreach.kind.kind_cluster_routes)"
+        ),
+        NAME_NOT_RESOLVED: (
+            "this host's resolver does not send the cluster's domain to the cluster's DNS Service: hostreach_kind_dns "
+            "(hostreach.kind.kind_cluster_dns; on Linux it needs systemd-resolved), after the routes"
         ),
     }
     return hints.get(diagnosis, "")

@@ -150,18 +150,25 @@ class KubeApi:
         extra = {"dry_run": "All"} if dry_run else {}
         return self._call("patch", "services", namespace, self.core.patch_namespaced_service, name, namespace, patch, _content_type=JSON_PATCH, **extra)
 
-    def kubeadm_cluster_configuration(self) -> dict | None:
-        """The ClusterConfiguration of a kubeadm cluster (kind is one), from kube-system/kubeadm-config;
-        None when there is none or it may not be read."""
+    def config_map_yaml(self, namespace: str, name: str, key: str) -> dict | None:
+        """The YAML mapping under `key` of a ConfigMap; None when there is none, it may not be read, or it is no mapping."""
         try:
-            config_map = self._call("get", "configmaps", "kube-system", self.core.read_namespaced_config_map, "kubeadm-config", "kube-system")
+            config_map = self._call("get", "configmaps", namespace, self.core.read_namespaced_config_map, name, namespace)
         except (KubeForbidden, KubeNotFound):
             return None
         try:
-            parsed = safe_load((config_map.get("data") or {}).get("ClusterConfiguration") or "")
+            parsed = safe_load((config_map.get("data") or {}).get(key) or "")
         except YAMLError:
             return None
         return parsed if isinstance(parsed, dict) else None
+
+    def kubeadm_cluster_configuration(self) -> dict | None:
+        """The ClusterConfiguration of a kubeadm cluster (kind is one), from kube-system/kubeadm-config."""
+        return self.config_map_yaml("kube-system", "kubeadm-config", "ClusterConfiguration")
+
+    def kubelet_configuration(self) -> dict | None:
+        """The KubeletConfiguration kubeadm shares with every node, from kube-system/kubelet-config."""
+        return self.config_map_yaml("kube-system", "kubelet-config", "kubelet")
 
     def list_service_cidrs(self) -> list | None:
         """The ServiceCIDR objects (networking.k8s.io/v1, GA in Kubernetes 1.33); None where the API does not serve them

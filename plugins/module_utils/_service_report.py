@@ -10,20 +10,23 @@ from ansible_collections.hostreach.kind.plugins.module_utils._probe import Targe
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import port_view, spec_of
 
 
-def port_urls(service: dict, port: dict, node_ips: list, reach: str) -> list:
-    """A port's URLs for `reach`: nodePorts on the nodes (nodeport, both), the ClusterIP (routes, both), and a
-    LoadBalancer's ingress addresses (always)."""
+def port_urls(service: dict, port: dict, node_ips: list, reach: str, domain: str | None = None) -> list:
+    """A port's URLs for `reach`: nodePorts on the nodes (nodeport, both), the ClusterIP and, with the cluster's DNS
+    `domain`, the Service's name (routes, both), and a LoadBalancer's ingress addresses (always)."""
     urls = _urls.port_urls(port, node_ips) if reach in ("nodeport", "both") else []
     urls += _urls.ingress_urls(port, _urls.ingress_addresses(service))
-    return urls + (_urls.cluster_ip_port_urls(port, _urls.cluster_ips(service)) if reach in ("routes", "both") else [])
+    if reach in ("routes", "both"):
+        urls += _urls.cluster_ip_port_urls(port, _urls.cluster_ips(service))
+        urls += _urls.cluster_ip_port_urls(port, [_urls.service_name(service, domain)] if domain and _urls.cluster_ips(service) else [])
+    return urls
 
 
-def service_report(service: dict, plan_: Plan, node_ips: list, counts: dict | None = None, reach: str = "nodeport") -> dict:
+def service_report(service: dict, plan_: Plan, node_ips: list, counts: dict | None = None, reach: str = "nodeport", domain: str | None = None) -> dict:
     """The per-Service return value, from the Service as it is after the run. With ``counts`` (from
     _endpoints.readiness) every port and the Service say how many endpoints are ready."""
     ports = []
     for port in spec_of(service).get("ports") or []:
-        report = dict(port_view(port), app_protocol=port.get("appProtocol"), urls=port_urls(service, port, node_ips, reach))
+        report = dict(port_view(port), app_protocol=port.get("appProtocol"), urls=port_urls(service, port, node_ips, reach, domain))
         if counts is not None:
             report["endpoints"] = _endpoints.port_endpoints(counts, plan_.namespace, plan_.name, port)
         ports.append(report)
@@ -87,14 +90,15 @@ def became_ready(reports: list, counts: dict, pending: set) -> list:
     return fresh
 
 
-def not_routed(address: str) -> dict:
-    """The result for a ClusterIP or Pod IP URL this host does not route through a kind node: never probed."""
+def unprobed(address: str, diagnosis: str, error: str | None = None) -> dict:
+    """The result for a URL that is not probed: a ClusterIP this host does not route through a kind node, or a name it
+    does not resolve."""
     return {
         "url": address,
         "reachable": False,
         "status": None,
-        "error": None,
-        "diagnosis": _diagnosis.NOT_ROUTED,
-        "hint": _diagnosis.network_hint(_diagnosis.NOT_ROUTED, "cluster IP", False),
+        "error": error,
+        "diagnosis": diagnosis,
+        "hint": _diagnosis.network_hint(diagnosis, "cluster IP", False),
         "waited": 0.0,
     }

@@ -70,6 +70,12 @@ def cluster_ip_port_urls(port: dict, ips: list) -> list:
     return [url(ip, port["port"], port_scheme(port)) for ip in ips if port.get("port")]
 
 
+def service_name(service: dict, domain: str) -> str:
+    """The Service's DNS name in the cluster's domain: <name>.<namespace>.svc.<domain>."""
+    meta = service.get("metadata") or {}
+    return f"{meta.get('name')}.{meta.get('namespace')}.svc.{domain}"
+
+
 def cluster_ip_urls(service: dict) -> list:
     ips = cluster_ips(service)
     return [u for port in (service.get("spec") or {}).get("ports") or [] for u in cluster_ip_port_urls(port, ips)]

@@ -109,6 +109,14 @@ options:
     type: str
     choices: [nodeport, routes, both]
     default: nodeport
+  dns_domain:
+    description:
+      - With O(reach=routes) or V(both), the cluster's DNS domain (RV(hostreach.kind.kind_cluster_dns#module:domain)); every
+        port also gets a URL at the Service's name, C(http://<name>.<namespace>.svc.<domain>:<port>), probed by name (this
+        host's resolver must send the domain to the cluster's DNS, M(hostreach.kind.kind_cluster_dns)). A name that does
+        not resolve is V(name not resolved), one that resolves to an address not routed through a kind node V(not routed);
+        neither is probed.
+    type: str
   probe:
     description:
       - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
@@ -271,7 +279,8 @@ probes:
       nothing listens on the port), V(timed out) (no answer at all, packets are dropped on the way), V(no route to host)
       (this host has no route to the address), V(TLS failure) (TCP connected, the TLS handshake failed), V(HTTP error)
       (TCP connected, no HTTP answer came), V(connect failed) (another socket error, in C(error)) or V(not routed) (a
-      ClusterIP this host routes through no kind node; not probed, so nothing goes out by the default route).
+      ClusterIP this host routes through no kind node; not probed, so nothing goes out by the default route) or V(name not
+      resolved) (a Service's DNS name this host does not resolve; not probed).
     - C(hint) is one line saying what to look at (empty when reachable). A timeout on a Mac points at docker-connector's
       routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at the pods and their selector.
     - C(waited) is how many seconds the URL was waited for (V(0) unless its Service changed in this run).
@@ -323,6 +332,7 @@ probes:
 """
 
 import platform
+import socket
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
@@ -376,6 +386,7 @@ def argument_spec() -> dict:
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             probe={"type": "bool", "default": False},
             reach={"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"},
+            dns_domain={"type": "str"},
         ),
         required_one_of=[("services", "namespaces")],
         required_by={"label_selector": "namespaces"},
@@ -495,18 +506,26 @@ def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
 # Report
 
 
-def unrouted(targets: list, cluster_ips: set, node_ips: set) -> dict:
-    """Results for the ClusterIP URLs whose address this host does not route through a kind node (a node's IP as the
-    gateway, or docker-connector's utun tunnel): never probed, so nothing goes out by the default route."""
-    if not cluster_ips:
+def unrouted(targets: list, cluster_addresses: set, node_ips: set) -> dict:
+    """Results for the ClusterIP (and Service name) URLs this host does not route through a kind node (a node's IP as
+    the gateway, or docker-connector's utun tunnel), or whose name it does not resolve: never probed, so nothing goes
+    out by the default route to an address that is not the cluster's."""
+    if not cluster_addresses:
         return {}
     routes = _host_routes.read_routes()
     decided = {}
     for target in targets:
         host = _probe.split_url(target.url)[1]
-        route = _host_routes.covering(routes, host) if host in cluster_ips else None
-        if host in cluster_ips and not (route and (route.gateway in node_ips or route.device.startswith("utun"))):
-            decided[target.url] = _service_report.not_routed(target.url)
+        if host not in cluster_addresses:
+            continue
+        try:
+            address = socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+        except OSError as exc:
+            decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NAME_NOT_RESOLVED, f"{host}: {exc}")
+            continue
+        route = _host_routes.covering(routes, address)
+        if not (route and (route.gateway in node_ips or route.device.startswith("utun"))):
+            decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NOT_ROUTED)
     return decided
 
 
@@ -539,7 +558,8 @@ def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], 
 def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | None, rescan: t.Callable[[], dict | None]) -> dict:
     ips = [nodes[name] for name in sorted(nodes)]
     reach = module.params["reach"] if module.params["state"] == "present" else "nodeport"
-    reports = [_service_report.service_report(service, plan, ips, counts, reach) for plan, service in results]
+    domain = module.params["dns_domain"]
+    reports = [_service_report.service_report(service, plan, ips, counts, reach, domain) for plan, service in results]
     result = {
         "changed": any(plan.changed for plan, _service in results),
         "services": reports,
@@ -554,6 +574,8 @@ def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | Non
         ]
     if module.params["probe"]:
         cluster_ips = {ip for _plan, service in results for ip in _urls.cluster_ips(service)} if reach != "nodeport" else set()
+        if reach != "nodeport" and domain:
+            cluster_ips |= {_urls.service_name(service, domain) for _plan, service in results}
         result["probes"] = probes(reports, nodes, module.check_mode, rescan, cluster_ips)
     return result
 

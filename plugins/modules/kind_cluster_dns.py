@@ -1,0 +1,269 @@
+#!/usr/bin/python
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kind_cluster_dns
+short_description: Resolve a kind cluster's Service names from the host through the cluster's own DNS Service
+version_added: 0.2.0
+description:
+  - Makes C(<service>.<namespace>.svc.<cluster domain>) resolve on the developer's machine as inside a pod, by telling the
+    host's resolver to send the cluster's domain - and only it - to the cluster's DNS Service (C(kube-system/kube-dns)).
+  - The domain is read from the cluster (C(networking.dnsDomain) of C(kube-system/kubeadm-config), else C(clusterDomain)
+    of C(kube-system/kubelet-config)), never assumed.
+  - The DNS Service is reached at its ClusterIP, so the cluster's Service range must be routed through its nodes first
+    (M(hostreach.kind.kind_cluster_routes)); a DNS Service this host does not route through a kind node is refused.
+  - O(resolver=macos) writes C(/etc/resolver/<domain>) (C(nameserver <DNS Service IP>)), marked as this cluster's;
+    macOS sends queries for that domain there. Needs root (C(become)).
+  - O(resolver=resolved) gives the link the host reaches the DNS Service through the DNS server and the routing-only
+    domain C(~<domain>) (C(resolvectl dns), C(resolvectl domain)), so systemd-resolved sends that domain there; per-link
+    settings are lost when the link goes, and a rerun puts them back. Needs root.
+  - O(resolver=auto) picks C(macos) on macOS, C(resolved) on Linux where systemd-resolved runs, and else reports
+    RV(resolver) V(none) with the reason and changes nothing (a Linux host without systemd-resolved has no per-domain
+    resolver to tell).
+  - Several clusters need a domain each; a second cluster with a domain another already has is refused, naming both.
+author:
+  - hostreach.kind contributors (@hostreach)
+extends_documentation_fragment:
+  - hostreach.kind._kube
+  - hostreach.kind._attributes
+  - hostreach.kind._attributes.actiongroup_hostreach
+options:
+  state:
+    description: V(present) points the domain at the cluster's DNS; V(absent) undoes exactly that.
+    type: str
+    choices: [present, absent]
+    default: present
+  resolver:
+    description: Which resolver to tell (see the description).
+    type: str
+    choices: [auto, macos, resolved]
+    default: auto
+  resolver_dir:
+    description: The folder of macOS's per-domain resolver files.
+    type: path
+    default: /etc/resolver
+  dns_service:
+    description: The cluster's DNS Service, C(<namespace>/<name>).
+    type: str
+    default: kube-system/kube-dns
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the cluster and the resolver and reports what would change; writes nothing.
+  diff_mode:
+    support: full
+    details:
+      - The resolver file, or the link's DNS settings, before and after.
+"""
+
+EXAMPLES = r"""
+- name: Resolve the kind cluster's Service names from this machine
+  become: true
+  hostreach.kind.kind_cluster_dns:
+    cluster: kind
+  register: cluster_dns
+
+- name: Show the domain
+  ansible.builtin.debug:
+    msg: "curl http://web.default.svc.{{ cluster_dns.domain }}"
+
+- name: Undo it
+  become: true
+  hostreach.kind.kind_cluster_dns:
+    cluster: kind
+    state: absent
+"""
+
+RETURN = r"""
+domain:
+  description: The cluster's DNS domain.
+  returned: success
+  type: str
+  sample: cluster.local
+domain_source:
+  description: Where the domain was read.
+  returned: success
+  type: str
+  sample: networking.dnsDomain of kube-system/kubeadm-config
+nameserver:
+  description: The DNS Service's ClusterIP.
+  returned: success
+  type: str
+  sample: 10.96.0.10
+resolver:
+  description: The resolver told (V(macos), V(resolved)), or V(none).
+  returned: success
+  type: str
+  sample: macos
+reason:
+  description: With RV(resolver=none), why nothing was done.
+  returned: when RV(resolver) is none
+  type: str
+  sample: systemd-resolved does not run here
+path:
+  description: With V(macos), the resolver file.
+  returned: when RV(resolver) is macos
+  type: str
+  sample: /etc/resolver/cluster.local
+link:
+  description: With V(resolved), the link given the DNS server and the routing domain.
+  returned: when RV(resolver) is resolved
+  type: str
+  sample: br-1e9b417bacdc
+"""
+
+import os
+import platform
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns, _cluster_routes, _config_file, _host_routes, _kube
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, PlanError, RouteError, failure
+
+
+def argument_spec() -> dict:
+    """AnsibleModule's keyword arguments."""
+    return dict(
+        argument_spec=dict(
+            _kube.KUBE_COMMON_ARGS,
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            resolver=dict(type="str", choices=["auto", "macos", "resolved"], default="auto"),
+            resolver_dir=dict(type="path", default="/etc/resolver"),
+            dns_service=dict(type="str", default="kube-system/kube-dns"),
+        ),
+        supports_check_mode=True,
+    )
+
+
+class Cluster(t.NamedTuple):
+    domain: str
+    source: str
+    nameserver: str
+    node_ips: set
+
+
+def gather_cluster(params: dict) -> Cluster:
+    namespace, _sep, name = params["dns_service"].partition("/")
+    if not (namespace and name):
+        raise InputError(f"dns_service {params['dns_service']!r} is not <namespace>/<name>; nothing was changed")
+    _kube.require_sdk()
+    api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
+    domain, source = _cluster_dns.cluster_domain(api.kubeadm_cluster_configuration(), api.kubelet_configuration())
+    nameserver = (api.read_service(namespace, name).get("spec") or {}).get("clusterIP")
+    if not nameserver or nameserver == "None":
+        raise PlanError(f"the DNS Service {params['dns_service']} has no ClusterIP")
+    return Cluster(domain, source, nameserver, {n.ip for n in _cluster_routes.cluster_nodes(api.list_nodes()) if n.ip})
+
+
+def routed_link(cluster: Cluster, check_mode: bool = False) -> str:
+    """The link the host reaches the DNS Service through; it must go through a kind node (or docker-connector's tunnel).
+    In check mode the routes may still be to come (a check run of the play adds none): the link toward the nodes, when
+    the address is not routed elsewhere."""
+    routes = _host_routes.read_routes()
+    route = _host_routes.covering(routes, cluster.nameserver)
+    if route and (route.gateway in cluster.node_ips or route.device.startswith("utun")):
+        return route.device
+    if check_mode and not (route and route.network.prefixlen):
+        toward = [_host_routes.covering(routes, ip) for ip in sorted(cluster.node_ips)]
+        link = next((r.device for r in toward if r and r.network.prefixlen), None)
+        if link:
+            return link
+    where = f"via {route.gateway or '-'} dev {route.device} ({route.network})" if route else "none"
+    raise PlanError(
+        f"this host does not route the DNS Service {cluster.nameserver} through a kind node (its route: {where}): "
+        "route the cluster's ranges first (hostreach_kind_reach: routes, or hostreach.kind.kind_cluster_routes); nothing was changed"
+    )
+
+
+def routed_elsewhere(cluster: Cluster) -> bool:
+    """Whether this host routes the DNS Service's address through something that is not one of this cluster's nodes: a
+    link with that server then serves another cluster (one with the same Service range), never this one."""
+    route = _host_routes.covering(_host_routes.read_routes(), cluster.nameserver)
+    return bool(route and route.network.prefixlen and route.gateway and route.gateway not in cluster.node_ips and not route.device.startswith("utun"))
+
+
+def resolved_runs(module: AnsibleModule) -> bool:
+    return bool(module.get_bin_path("resolvectl")) and module.run_command(["resolvectl", "status"])[0] == 0
+
+
+def macos(module: AnsibleModule, cluster: Cluster) -> dict:
+    """The resolver file: written (or removed) only when it is this cluster's or there is none."""
+    params = module.params
+    path = os.path.join(params["resolver_dir"], cluster.domain)
+    before = _config_file.read_text(path)
+    problem = _cluster_dns.file_problem(params["cluster"], cluster.domain, path, before)
+    if problem and params["state"] == "absent":
+        return {"changed": False, "path": path, "diff": {"before": before or "", "after": before or ""}}  # not ours to remove
+    if problem:
+        raise PlanError(f"{problem}; nothing was changed")
+    after = _cluster_dns.resolver_file(params["cluster"], cluster.domain, cluster.nameserver) if params["state"] == "present" else None
+    if after != before and not module.check_mode:
+        if after is None:
+            os.unlink(path)
+        else:
+            os.makedirs(params["resolver_dir"], mode=0o755, exist_ok=True)
+            _config_file.write(module, path, after)
+    return {"changed": after != before, "path": path, "diff": {"before": before or "", "after": after or ""}}
+
+
+def resolved(module: AnsibleModule, cluster: Cluster) -> dict:
+    """The link's DNS server and routing domain; with absent, the link that has the domain (the routes may be gone)."""
+
+    def resolvectl(*args: str) -> str:
+        rc, out, err = module.run_command(["resolvectl", *args])
+        if rc != 0:
+            raise RouteError(f"`resolvectl {' '.join(args)}` failed: {(err or out).strip()}; telling systemd-resolved needs root (become: true)")
+        return out
+
+    dns, domains = _cluster_dns.resolved_links(resolvectl("dns")), _cluster_dns.resolved_links(resolvectl("domain"))
+    if module.params["state"] == "present":
+        link = routed_link(cluster, module.check_mode)
+    else:
+        link = next((name for name, values in domains.items() if f"~{cluster.domain}" in values), "")
+        link = link or next((name for name, values in dns.items() if cluster.nameserver in values), "")
+    commands, problem = _cluster_dns.resolved_plan(link, cluster.domain, cluster.nameserver, dns, domains, module.params["state"])
+    if commands and module.params["state"] == "absent" and routed_elsewhere(cluster):
+        commands = []  # the server at that address is another cluster's (same Service range): its DNS stays
+    if problem:
+        raise PlanError(f"{problem}; nothing was changed")
+    if not module.check_mode:
+        for command in commands:
+            resolvectl(*command)
+    before = f"{link}: dns {' '.join(dns.get(link, []))}; domain {' '.join(domains.get(link, []))}\n"
+    after = f"{link}: dns {cluster.nameserver}; domain ~{cluster.domain}\n" if module.params["state"] == "present" else f"{link}: reverted\n"
+    return {"changed": bool(commands), "link": link, "diff": {"before": before, "after": after if commands else before}}
+
+
+def run(module: AnsibleModule) -> dict:
+    params = module.params
+    cluster = gather_cluster(params)
+    choice = params["resolver"]
+    if choice == "auto":
+        choice = "macos" if platform.system() == "Darwin" else "resolved" if resolved_runs(module) else "none"
+    result = {"changed": False, "domain": cluster.domain, "domain_source": cluster.source, "nameserver": cluster.nameserver, "resolver": choice}
+    if choice == "none":
+        return dict(result, reason="systemd-resolved does not run here: a Linux host without it has no per-domain resolver to tell")
+    if choice == "macos" and params["state"] == "present":
+        routed_link(cluster, module.check_mode)
+    done = macos(module, cluster) if choice == "macos" else resolved(module, cluster)
+    diff = done.pop("diff")
+    result.update(done)
+    if module._diff:
+        result["diff"] = diff
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(**argument_spec())
+    try:
+        module.exit_json(**run(module))
+    except HostreachError as exc:
+        module.fail_json(**failure(exc))
+
+
+if __name__ == "__main__":
+    main()

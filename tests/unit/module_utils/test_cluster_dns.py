@@ -1,0 +1,131 @@
+"""Sending a cluster's DNS domain to its DNS Service (pure): the domain the cluster says it serves, macOS's resolver file
+and whose it is, systemd-resolved's per-link settings as `resolvectl` prints them, and the plan for a link."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import PlanError
+
+# `resolvectl dns` and `resolvectl domain` of systemd 252 (Debian 12), recorded in the test laptop of
+# tests/harness/laptop.py after kind_cluster_dns had run: a link with the cluster's server, one without any.
+RESOLVECTL_DNS = "Global:\nLink 722 (eth0): 10.96.0.10\nLink 9 (br-1e9b417bacdc):\n"
+RESOLVECTL_DOMAIN = "Global:\nLink 722 (eth0): ~cluster.local\nLink 9 (br-1e9b417bacdc):\n"
+# A laptop's Wi-Fi link with DHCP's servers and search domain, and a global server.
+RESOLVECTL_DNS_WIFI = "Global: 192.0.2.53\nLink 3 (wlp2s0): 192.0.2.1 2001:db8::1\n"
+RESOLVECTL_DOMAIN_WIFI = "Global:\nLink 3 (wlp2s0): home.arpa\n"
+
+
+def test_the_domain_is_kubeadms_dns_domain_else_the_kubelets_cluster_domain() -> None:
+    assert _cluster_dns.cluster_domain({"networking": {"dnsDomain": "cluster.local"}}, {"clusterDomain": "other.local"}) == (
+        "cluster.local",
+        "networking.dnsDomain of kube-system/kubeadm-config",
+    )
+    assert _cluster_dns.cluster_domain({"networking": {}}, {"clusterDomain": "dev.internal"}) == ("dev.internal", "clusterDomain of kube-system/kubelet-config")
+    assert _cluster_dns.cluster_domain(None, {"clusterDomain": ["first.local", "second.local"]})[0] == "first.local"
+
+
+@pytest.mark.parametrize(
+    "kubeadm, kubelet",
+    [
+        (None, None),
+        ({"networking": {"dnsDomain": ""}}, {}),
+        (None, {"clusterDomain": "Not A Domain"}),
+        (None, {"clusterDomain": "a..b"}),
+        (None, {"clusterDomain": "cluster.local\n"}),
+        (None, {"clusterDomain": "../../etc/passwd"}),
+    ],
+)
+def test_a_domain_the_cluster_does_not_say_or_that_is_no_domain_is_never_assumed(kubeadm, kubelet) -> None:
+    with pytest.raises(PlanError, match="says nowhere which DNS domain it serves"):
+        _cluster_dns.cluster_domain(kubeadm, kubelet)
+
+
+def test_the_resolver_file_sends_the_domain_to_the_dns_service_and_is_marked_as_the_clusters() -> None:
+    text = _cluster_dns.resolver_file("dev", "cluster.local", "10.96.0.10")
+    assert text.splitlines() == [
+        "# hostreach.kind cluster dev: cluster.local is answered by the cluster's DNS Service, and only it",
+        "nameserver 10.96.0.10",
+        "port 53",
+    ]
+    assert _cluster_dns.resolver_owner(text) == "dev"
+
+
+def test_whose_resolver_file() -> None:
+    assert _cluster_dns.resolver_owner(None) is None  # no file
+    assert _cluster_dns.resolver_owner("") == ""
+    assert _cluster_dns.resolver_owner("nameserver 10.0.0.1\n") == ""  # a file someone else wrote
+    assert _cluster_dns.resolver_owner("nameserver 10.0.0.1\n# hostreach.kind cluster dev: x\n") == ""  # the marker counts on line 1 only
+
+
+def test_a_resolver_file_not_ours_or_another_clusters_is_refused() -> None:
+    path = "/etc/resolver/cluster.local"
+    assert _cluster_dns.file_problem("dev", "cluster.local", path, None) is None
+    assert _cluster_dns.file_problem("dev", "cluster.local", path, _cluster_dns.resolver_file("dev", "cluster.local", "10.96.0.10")) is None
+    foreign = _cluster_dns.file_problem("dev", "cluster.local", path, "nameserver 192.0.2.1\n")
+    assert foreign.startswith(f"{path} exists and was not written by hostreach.kind")
+    other = _cluster_dns.file_problem("dev", "cluster.local", path, _cluster_dns.resolver_file("prod", "cluster.local", "10.112.16.10"))
+    assert other.startswith("clusters prod and dev both serve the domain cluster.local") and "networking.dnsDomain" in other
+
+
+def test_resolvectl_output_by_link() -> None:
+    assert _cluster_dns.resolved_links(RESOLVECTL_DNS) == {"eth0": ["10.96.0.10"], "br-1e9b417bacdc": []}
+    assert _cluster_dns.resolved_links(RESOLVECTL_DOMAIN) == {"eth0": ["~cluster.local"], "br-1e9b417bacdc": []}
+    assert _cluster_dns.resolved_links(RESOLVECTL_DNS_WIFI) == {"wlp2s0": ["192.0.2.1", "2001:db8::1"]}  # Global left out
+
+
+def plan(link: str, nameserver: str, dns: str, domain: str, state: str = "present", name: str = "cluster.local") -> tuple:
+    return _cluster_dns.resolved_plan(link, name, nameserver, _cluster_dns.resolved_links(dns), _cluster_dns.resolved_links(domain), state)
+
+
+def test_a_link_without_settings_gets_the_server_and_the_routing_only_domain_and_a_rerun_changes_nothing() -> None:
+    empty_dns, empty_domain = "Global:\nLink 9 (br-1e9b417bacdc):\n", "Global:\nLink 9 (br-1e9b417bacdc):\n"
+    assert plan("br-1e9b417bacdc", "10.96.0.10", empty_dns, empty_domain) == (
+        [["dns", "br-1e9b417bacdc", "10.96.0.10"], ["domain", "br-1e9b417bacdc", "~cluster.local"]],
+        None,
+    )
+    assert plan("eth0", "10.96.0.10", RESOLVECTL_DNS, RESOLVECTL_DOMAIN) == ([], None)
+    # Half done (the run stopped between the two commands): done again.
+    assert plan("eth0", "10.96.0.10", RESOLVECTL_DNS, "Link 722 (eth0):\n")[0] == [["dns", "eth0", "10.96.0.10"], ["domain", "eth0", "~cluster.local"]]
+
+
+def test_a_second_cluster_of_the_same_domain_on_the_same_link_is_refused() -> None:
+    """Every kind cluster is on Docker's kind network, so the second cluster's DNS Service is reached through the same
+    link: `resolvectl dns` would replace the first cluster's server."""
+    commands, problem = plan("eth0", "10.113.0.10", RESOLVECTL_DNS, RESOLVECTL_DOMAIN)
+    assert commands == []
+    assert problem.startswith(
+        "the link eth0 already sends ~cluster.local to 10.96.0.10, not to 10.113.0.10 (resolvectl dns eth0): two clusters share the domain cluster.local"
+    )
+
+
+def test_a_cluster_of_another_domain_on_a_link_that_serves_one_is_refused() -> None:
+    commands, problem = plan("eth0", "10.113.0.10", RESOLVECTL_DNS, RESOLVECTL_DOMAIN, name="second.local")
+    assert commands == [] and "one link serves one cluster" in problem
+
+
+def test_a_link_with_servers_or_domains_of_its_own_is_never_taken_over() -> None:
+    commands, problem = plan("wlp2s0", "10.96.0.10", RESOLVECTL_DNS_WIFI, RESOLVECTL_DOMAIN_WIFI)
+    assert commands == [] and problem.startswith("the link wlp2s0 already sends home.arpa to 192.0.2.1 2001:db8::1")
+    commands, problem = plan("wlp2s0", "10.96.0.10", "Link 3 (wlp2s0):\n", RESOLVECTL_DOMAIN_WIFI)
+    assert commands == [] and "already sends home.arpa to no server" in problem
+
+
+def test_the_domain_routed_on_another_link_is_refused() -> None:
+    commands, problem = plan("br-1e9b417bacdc", "10.96.0.10", RESOLVECTL_DNS, RESOLVECTL_DOMAIN)
+    assert commands == [] and problem.startswith("the link eth0 already sends cluster.local somewhere")
+
+
+def test_absent_reverts_a_link_that_has_only_this_clusters_settings() -> None:
+    assert plan("eth0", "10.96.0.10", RESOLVECTL_DNS, RESOLVECTL_DOMAIN, "absent") == ([["revert", "eth0"]], None)
+    assert plan("eth0", "10.96.0.10", RESOLVECTL_DNS, "Link 722 (eth0):\n", "absent") == ([["revert", "eth0"]], None)  # half done
+    assert plan("eth0", "10.96.0.10", "Link 722 (eth0):\n", "Link 722 (eth0):\n", "absent") == ([], None)  # nothing there
+    assert plan("", "10.96.0.10", "Global:\n", "Global:\n", "absent") == ([], None)  # no link
+
+
+def test_absent_leaves_another_clusters_or_tools_settings() -> None:
+    # The second cluster's teardown: the link is the first one's.
+    assert plan("eth0", "10.113.0.10", RESOLVECTL_DNS, RESOLVECTL_DOMAIN, "absent") == ([], None)
+    # Someone added a server or a domain to the link meanwhile: reverting would drop it.
+    assert plan("eth0", "10.96.0.10", "Link 722 (eth0): 10.96.0.10 192.0.2.1\n", RESOLVECTL_DOMAIN, "absent") == ([], None)
+    assert plan("eth0", "10.96.0.10", RESOLVECTL_DNS, "Link 722 (eth0): ~cluster.local corp.example\n", "absent") == ([], None)

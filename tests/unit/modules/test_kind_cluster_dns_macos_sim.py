@@ -1,0 +1,114 @@
+"""kind_cluster_dns's macOS path, SIMULATED on Linux: `resolver: macos` with `resolver_dir` a temporary folder in place
+of macOS's /etc/resolver (macOS reads /etc/resolver/<domain>; nothing here does, so what is proved is the file the
+module writes, marks, refuses and removes, not that a Mac resolves with it: the name resolving through the cluster's
+DNS Service is proved on Linux, tests/integration/dns).
+
+The module runs in-process (ansible_runner.in_process) with the cluster's side given: what gather_cluster reads from
+the API (domain, DNS Service IP, node IPs) and the host's routes (the DNS Service routed through a node, as
+kind_cluster_routes leaves it, or not).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import pytest
+from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
+from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_dns
+from ansible_runner import in_process
+
+NODE = "172.18.0.2"
+CLUSTER = kind_cluster_dns.Cluster("cluster.local", "networking.dnsDomain of kube-system/kubeadm-config", "10.96.0.10", {NODE})
+ROUTED = [
+    _host_routes.Route(ipaddress.ip_network("0.0.0.0/0"), "192.168.1.1", "en0"),
+    _host_routes.Route(ipaddress.ip_network("10.96.0.0/16"), NODE, "br-1e9b417bacdc", "119"),
+]
+EXPECTED = "# hostreach.kind cluster dev: cluster.local is answered by the cluster's DNS Service, and only it\nnameserver 10.96.0.10\nport 53\n"
+
+
+@pytest.fixture
+def resolver_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The simulated /etc/resolver (not made yet: macOS has none until something writes one); the cluster as given."""
+    monkeypatch.setattr(kind_cluster_dns, "gather_cluster", lambda params: CLUSTER)
+    monkeypatch.setattr(_host_routes, "read_routes", lambda: ROUTED)
+    return tmp_path / "etc" / "resolver"
+
+
+def dns(resolver_dir: Path, check: bool = False, **args) -> dict:
+    return in_process(kind_cluster_dns, {"cluster": "dev", "resolver": "macos", "resolver_dir": str(resolver_dir), **args}, check=check)
+
+
+def test_check_mode_says_what_it_would_write_and_writes_nothing(resolver_dir: Path) -> None:
+    result = dns(resolver_dir, check=True)
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    assert result["diff"] == {"before": "", "after": EXPECTED}
+    assert not resolver_dir.exists()
+
+
+def test_the_resolver_file_sends_the_clusters_domain_to_its_dns_service_marked_as_the_clusters(resolver_dir: Path) -> None:
+    result = dns(resolver_dir)
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    path = resolver_dir / "cluster.local"
+    assert (result["resolver"], result["path"], result["domain"], result["nameserver"]) == ("macos", str(path), "cluster.local", "10.96.0.10")
+    assert path.read_text() == EXPECTED
+    assert oct(path.stat().st_mode & 0o777) == "0o644" and oct(resolver_dir.stat().st_mode & 0o777) == "0o755"
+    before = path.stat().st_mtime_ns
+    again = dns(resolver_dir)
+    assert again["changed"] is False and path.stat().st_mtime_ns == before
+
+
+def test_absent_removes_the_clusters_file_and_then_changes_nothing(resolver_dir: Path) -> None:
+    dns(resolver_dir)
+    removed = dns(resolver_dir, state="absent")
+    assert removed["changed"] is True and removed["diff"] == {"before": EXPECTED, "after": ""}
+    assert os.listdir(resolver_dir) == []
+    assert dns(resolver_dir, state="absent")["changed"] is False
+
+
+def test_a_file_for_the_domain_not_written_by_the_collection_is_refused_and_kept(resolver_dir: Path) -> None:
+    resolver_dir.mkdir(parents=True)
+    path = resolver_dir / "cluster.local"
+    path.write_bytes(b"nameserver 192.0.2.1\n")  # a VPN client's, say
+    refused = dns(resolver_dir)
+    assert refused["failed"] is True
+    assert refused["msg"] == (
+        f"{path} exists and was not written by hostreach.kind: cluster.local is already sent somewhere; move that file away, "
+        "or leave DNS off; nothing was changed"
+    )
+    assert dns(resolver_dir, state="absent")["changed"] is False  # teardown leaves it too, without failing
+    assert path.read_bytes() == b"nameserver 192.0.2.1\n"
+
+
+def test_a_second_cluster_of_the_same_domain_is_refused_and_its_teardown_leaves_the_first_ones_file(resolver_dir: Path) -> None:
+    dns(resolver_dir)  # cluster dev
+    refused = dns(resolver_dir, cluster="prod")
+    assert refused["failed"] is True
+    assert refused["msg"].startswith("clusters dev and prod both serve the domain cluster.local: give one of them another")
+    torn = dns(resolver_dir, cluster="prod", state="absent")
+    assert torn["changed"] is False and not torn.get("failed"), torn.get("msg")
+    assert (resolver_dir / "cluster.local").read_text() == EXPECTED
+
+
+def test_a_dns_service_this_host_does_not_route_through_a_node_is_refused(resolver_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_host_routes, "read_routes", lambda: ROUTED[:1])  # only the default route: 10.96.0.10 would leave the machine
+    refused = dns(resolver_dir)
+    assert refused["failed"] is True
+    assert refused["msg"].startswith("this host does not route the DNS Service 10.96.0.10 through a kind node")
+    assert not resolver_dir.exists()
+
+
+def test_check_mode_before_the_routes_previews_the_file_a_real_run_refuses(resolver_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check run of expose.yml adds no routes (kind_cluster_routes only plans them): the DNS step still previews."""
+    bridge = _host_routes.Route(ipaddress.ip_network("172.18.0.0/16"), None, "bridge100")  # the nodes' network, reached directly
+    monkeypatch.setattr(_host_routes, "read_routes", lambda: [ROUTED[0], bridge])
+    preview = dns(resolver_dir, check=True)
+    assert preview["changed"] is True and not preview.get("failed"), preview.get("msg")
+    assert preview["diff"]["after"] == EXPECTED and not resolver_dir.exists()
+    assert dns(resolver_dir)["failed"] is True
+    # An address routed somewhere else than a node (a VPN's route) is refused in check mode too.
+    vpn = _host_routes.Route(ipaddress.ip_network("10.96.0.0/12"), "10.8.0.1", "tun0")
+    monkeypatch.setattr(_host_routes, "read_routes", lambda: [ROUTED[0], bridge, vpn])
+    refused = dns(resolver_dir, check=True)
+    assert refused["failed"] is True and "(its route: via 10.8.0.1 dev tun0 (10.96.0.0/12))" in refused["msg"]
