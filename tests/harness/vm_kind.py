@@ -219,7 +219,7 @@ def vm_kind_cluster(vm: DockerVM) -> Iterator[VMKindCluster]:
         node = f"{name}-control-plane"
         node_ip = vm.container_ip(node, "kind")
         subnets = vm.docker_out("network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", "kind").split()
-        subnet = next(s for s in subnets if ":" not in s)
+        subnet = next((s for s in subnets if ":" not in s), "")  # the IPv4 one (kind's network is dual-stack)
         api_port = _api_port(kubeconfig, f"kind-{name}")
         with forward_api_to_mac(vm, api_port):
             yield VMKindCluster(vm=vm, name=name, kubeconfig=kubeconfig, api_port=api_port, node_ip=node_ip, subnet=subnet)

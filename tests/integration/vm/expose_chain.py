@@ -74,7 +74,7 @@ class Run:
         """PLAY RECAP of localhost: ok, changed, unreachable, failed, skipped, rescued, ignored."""
         match = RECAP.search(self.stdout)
         assert match, self.output
-        return {key: int(value) for key, _, value in (pair.partition("=") for pair in match["counts"].split())}
+        return {key: int(value) for key, _sep, value in (pair.partition("=") for pair in match["counts"].split())}
 
     @property
     def changed_tasks(self) -> list[str]:
