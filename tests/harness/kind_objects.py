@@ -24,7 +24,8 @@ KUBECTL = binary_dirs()["k8s"] / "kubectl"
 ROUTE_PROTO = "164"
 
 
-def wait_for(check, timeout: float, what: str):
+def wait_for(check, timeout: float, what: str, interval: float = 1.0):
+    """check()'s first truthy value; the test fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -32,7 +33,7 @@ def wait_for(check, timeout: float, what: str):
             return result
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(1)
+        time.sleep(interval)
 
 
 def kubectl(cluster: KindCluster, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -13,20 +12,10 @@ from pathlib import Path
 
 import pytest
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, KindCluster, cluster_down, cluster_up, kubeconfig_path
+from harness.kind_objects import wait_for
 from kubernetes import client
 
 pytestmark = pytest.mark.kind
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(1)
 
 
 def http_get(url: str) -> tuple[int, str] | None:
