@@ -166,52 +166,66 @@ def plan(
     as written; later duplicates of a subnet are dropped; glued lines are split into one line per
     IPv4 subnet with their IPv6 subnets reported in `skipped`.
     """
-    wanted_set = set(wanted)
     unwanted = set(unwanted)
     keep = None if keep is None else set(keep)
-    newline = _newline(lines)
-    out: list = []
+    rule = _Rule(set(wanted), lambda n: n in unwanted or (keep is not None and n not in keep), expose, owner, _newline(lines))
+    changes = _Changes([], [], [], [])
     seen: set = set()
-    added: list = []
-    removed: list = []
-    repaired: list = []
-    skipped: list = []
-
-    def goes(network: Network) -> bool:
-        return network in unwanted or (keep is not None and network not in keep)
-
+    out: list = []
     for number, line in enumerate(lines, start=1):
-        if not (line.ipv4 or line.needs_repair) or line.owner != owner:
-            out.append(line)
-            continue
-        skipped.extend({"subnet": str(n), "line": number, "reason": IPV6_REASON} for n in line.networks if n.version == 6)
-        fresh = []
-        for network in line.ipv4:
-            if network not in seen:
-                seen.add(network)
-                fresh.append(network)
-        kept = [n for n in fresh if not goes(n)]
-        removed.extend(str(n) for n in fresh if goes(n))
-        flag = expose if expose is not None and any(n in wanted_set for n in kept) else line.exposed
-        if not line.needs_repair and kept == line.ipv4 and flag == line.exposed:
-            out.append(line)
-            continue
-        new = [Line(route_text(n, flag, owner), newline, (n,), flag, owner) for n in kept]
-        reason = _repair_reason(line, len(fresh) < len(line.ipv4), flag)
-        if reason:
-            repaired.append({"line": number, "before": line.text, "after": [x.text for x in new], "reason": reason})
-        if new and not line.ending:
-            new[-1] = new[-1]._replace(ending="")
-        out.extend(new)
-
+        out.extend(_rewrite(line, number, seen, rule, changes))
     missing = [n for n in wanted if n not in seen]
     if missing and out and not out[-1].ending:
-        out[-1] = out[-1]._replace(ending=newline)
+        out[-1] = out[-1]._replace(ending=rule.newline)
     for network in missing:
         seen.add(network)
-        added.append(str(network))
-        out.append(Line(route_text(network, bool(expose), owner), newline, (network,), bool(expose), owner))
-    return Plan(render(out), added, removed, repaired, skipped)
+        changes.added.append(str(network))
+        out.append(Line(route_text(network, bool(expose), owner), rule.newline, (network,), bool(expose), owner))
+    return Plan(render(out), *changes)
+
+
+class _Rule(t.NamedTuple):
+    """What plan() was asked, for each line it rewrites."""
+
+    wanted: set
+    goes: t.Callable
+    expose: t.Optional[bool]
+    owner: t.Optional[str]
+    newline: str
+
+
+class _Changes(t.NamedTuple):
+    """What plan() reports, in Plan's order, filled line by line."""
+
+    added: list
+    removed: list
+    repaired: list
+    skipped: list
+
+
+def _rewrite(line: Line, number: int, seen: set, rule: _Rule, changes: _Changes) -> list:
+    """The lines that stand for `line` in the new file: itself when nothing about it changes, else one line per IPv4
+    subnet it keeps (none when every subnet goes or came earlier in the file). `seen` gains its subnets."""
+    if not (line.ipv4 or line.needs_repair) or line.owner != rule.owner:
+        return [line]
+    changes.skipped.extend({"subnet": str(n), "line": number, "reason": IPV6_REASON} for n in line.networks if n.version == 6)
+    fresh = []
+    for network in line.ipv4:
+        if network not in seen:
+            seen.add(network)
+            fresh.append(network)
+    kept = [n for n in fresh if not rule.goes(n)]
+    changes.removed.extend(str(n) for n in fresh if rule.goes(n))
+    flag = rule.expose if rule.expose is not None and any(n in rule.wanted for n in kept) else line.exposed
+    if not line.needs_repair and kept == line.ipv4 and flag == line.exposed:
+        return [line]
+    new = [Line(route_text(n, flag, rule.owner), rule.newline, (n,), flag, rule.owner) for n in kept]
+    reason = _repair_reason(line, len(fresh) < len(line.ipv4), flag)
+    if reason:
+        changes.repaired.append({"line": number, "before": line.text, "after": [x.text for x in new], "reason": reason})
+    if new and not line.ending:
+        new[-1] = new[-1]._replace(ending="")
+    return new
 
 
 def _repair_reason(line: Line, duplicate: bool, flag: bool) -> str:
