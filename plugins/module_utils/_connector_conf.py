@@ -169,7 +169,7 @@ def plan(
     unwanted = set(unwanted)
     keep = None if keep is None else set(keep)
     rule = _Rule(set(wanted), lambda n: n in unwanted or (keep is not None and n not in keep), expose, owner, _newline(lines))
-    changes = _Changes([], [], [], [])
+    changes = Plan("", [], [], [], [])  # its lists filled line by line, its text set at the end
     seen: set = set()
     out: list = []
     for number, line in enumerate(lines, start=1):
@@ -181,7 +181,7 @@ def plan(
         seen.add(network)
         changes.added.append(str(network))
         out.append(Line(route_text(network, bool(expose), owner), rule.newline, (network,), bool(expose), owner))
-    return Plan(render(out), *changes)
+    return changes._replace(text=render(out))
 
 
 class _Rule(t.NamedTuple):
@@ -194,16 +194,7 @@ class _Rule(t.NamedTuple):
     newline: str
 
 
-class _Changes(t.NamedTuple):
-    """What plan() reports, in Plan's order, filled line by line."""
-
-    added: list
-    removed: list
-    repaired: list
-    skipped: list
-
-
-def _rewrite(line: Line, number: int, seen: set, rule: _Rule, changes: _Changes) -> list:
+def _rewrite(line: Line, number: int, seen: set, rule: _Rule, changes: Plan) -> list:
     """The lines that stand for `line` in the new file: itself when nothing about it changes, else one line per IPv4
     subnet it keeps (none when every subnet goes or came earlier in the file). `seen` gains its subnets."""
     if not (line.ipv4 or line.needs_repair) or line.owner != rule.owner:
