@@ -60,23 +60,10 @@ def probe_targets(reports: list, wait: bool) -> tuple:
             for address in port["urls"]:
                 if endpoints is not None and not endpoints["ready"]:
                     hint = _diagnosis.no_endpoints_hint(report["namespace"], report["endpoints"]["selector"], endpoints["not_ready"])
-                    decided[address] = _unprobed(address, hint, endpoints)
+                    decided[address] = {**unprobed(address, _diagnosis.NO_READY_ENDPOINTS, hint=hint), "endpoints": endpoints}
                 else:
                     targets.append(Target(address, wait and report["changed"]))
     return targets, decided
-
-
-def _unprobed(address: str, hint: str, endpoints: dict) -> dict:
-    return {
-        "url": address,
-        "reachable": False,
-        "status": None,
-        "error": None,
-        "diagnosis": _diagnosis.NO_READY_ENDPOINTS,
-        "hint": hint,
-        "waited": 0.0,
-        "endpoints": endpoints,
-    }
 
 
 def became_ready(reports: list, counts: dict, pending: set) -> list:
@@ -90,15 +77,15 @@ def became_ready(reports: list, counts: dict, pending: set) -> list:
     return fresh
 
 
-def unprobed(address: str, diagnosis: str, error: str | None = None) -> dict:
-    """The result for a URL that is not probed: a ClusterIP this host does not route through a kind node, or a name it
-    does not resolve."""
+def unprobed(address: str, diagnosis: str, error: str | None = None, hint: str | None = None) -> dict:
+    """The result for a URL that is not probed: its Service has no ready endpoint, or it is a ClusterIP this host does
+    not route through a kind node, or a name it does not resolve."""
     return {
         "url": address,
         "reachable": False,
         "status": None,
         "error": error,
         "diagnosis": diagnosis,
-        "hint": _diagnosis.network_hint(diagnosis, "cluster IP", False),
+        "hint": _diagnosis.network_hint(diagnosis, "cluster IP", False) if hint is None else hint,
         "waited": 0.0,
     }
