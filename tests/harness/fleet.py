@@ -26,6 +26,13 @@ then `leftovers()` must come back empty. A fleet whose pytest process died is re
 `stop_sshd()` / `link_down()` (or `with fleet.unreachable(host):`) make a host unreachable;
 `write_inventory()` writes an inventory like examples/inventory.yml; `ansible_env()` the environment to run the
 venv's ansible with.
+
+`route_to(subnet)` lets the hosts reach one network of the root namespace that the test made (a kind cluster's
+Docker network, say) and nothing else: in each host's namespace a route to `subnet` via the root end of its veth,
+and in the root namespace two ACCEPT rules at the top of Docker's DOCKER-USER chain (dockerd's FORWARD policy is
+DROP): `-s <fleet /24> -d <subnet>` and back, tagged `-m comment --comment hostreach-fleet-<runid>`. The rules go
+into the manifest before they are inserted, so teardown (and the sweep of a dead fleet) deletes them, and
+`leftovers()` reports any rule still carrying the tag; the routes go with the namespaces.
 """
 
 from __future__ import annotations
@@ -63,6 +70,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 GROUP = "team_laptops"
 DEFAULT_SIZE = 3
 MAX_SIZE = 64  # /30s in a /24
+IPTABLES = "iptables"
+FORWARD_CHAIN = "DOCKER-USER"  # Docker's chain for the user's own rules, jumped to first from FORWARD
 
 
 def _run(argv: Sequence[str], *, check: bool = True, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -251,6 +260,8 @@ class Fleet:
         self.hosts: list[FleetHost] = []
         self.python_note = ""
         self.timings: dict[str, float] = {}
+        self.forward_rules: list[list[str]] = []  # iptables rule specs (chain first) of route_to(), in the manifest
+        self.routed: list[str] = []  # the subnets route_to() routed the hosts to
 
     # -- life cycle -------------------------------------------------------------------------------------------
 
@@ -332,6 +343,7 @@ class Fleet:
             "block": str(self.block),
             "sudoers": str(self.sudoers),
             "hosts": [{"netns": h.netns, "veth_root": h.veth_root, "user": h.user, "address": h.address} for h in self.hosts],
+            "forward_rules": self.forward_rules,
         }
         (self.run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
@@ -431,6 +443,31 @@ class Fleet:
         block = str(self.block) if self.block else None
         return leftovers(self.run_id, [h.user for h in self.hosts], [h.uid for h in self.hosts if h.uid >= 0], block)
 
+    def route_to(self, subnet: str) -> None:
+        """Every host reaches `subnet` (a network of the root namespace that the test made) and it reaches them back:
+        a route via the root end of each veth, two tagged DOCKER-USER ACCEPT rules (module docstring). Needs IPv4
+        forwarding on in the root namespace (dockerd turns it on); this does not change it."""
+        assert self.block is not None
+        network = ipaddress.ip_network(subnet)
+        if network.overlaps(self.block):
+            raise ValueError(f"{subnet} overlaps the fleet's own {self.block}")
+        if Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() != "1":
+            raise RuntimeError("IPv4 forwarding is off in the root namespace: no packet of the fleet would get to " + subnet)
+        if _run([IPTABLES, "-S", FORWARD_CHAIN], check=False).returncode != 0:
+            raise RuntimeError(f"no iptables chain {FORWARD_CHAIN}: is the Docker engine of {subnet} running?")
+        tag = ["-m", "comment", "--comment", forward_tag(self.run_id)]
+        rules = [
+            [FORWARD_CHAIN, "-s", str(self.block), "-d", str(network), *tag, "-j", "ACCEPT"],
+            [FORWARD_CHAIN, "-s", str(network), "-d", str(self.block), *tag, "-j", "ACCEPT"],
+        ]
+        self.forward_rules += rules
+        self._write_manifest()  # listed before they exist: teardown finds them whatever happens next
+        for rule in rules:
+            _run([IPTABLES, "-I", *rule])
+        for host in self.hosts:
+            _run(["ip", "-n", host.netns, "route", "add", str(network), "via", host.peer])
+        self.routed.append(str(network))
+
     def host_processes(self) -> dict[str, list[int]]:
         """The pids in each host's namespace (its sshd, the sessions and what they run), by inventory name."""
         return {host.name: _netns_pids(host.netns) for host in self.hosts}
@@ -505,14 +542,34 @@ def _control_masters(control_path_dir: Path) -> list[int]:
     return [pid for pid, _uid, cmdline in _processes() if cmdline.startswith("ssh") and marker in cmdline and pid != os.getpid()]
 
 
+def forward_tag(run_id: str) -> str:
+    """The comment on the iptables rules of a fleet's route_to()."""
+    return f"hostreach-fleet-{run_id}"
+
+
+def _tagged_rules(run_id: str) -> list[str]:
+    """The rules of the root namespace's filter table carrying the fleet's tag, as `iptables -S` prints them."""
+    if shutil.which(IPTABLES) is None:
+        return []
+    listed = _run([IPTABLES, "-S"], check=False).stdout.splitlines()
+    return [line for line in listed if f"--comment {forward_tag(run_id)}" in line]
+
+
+def _delete_rule(rule: Sequence[str]) -> None:
+    """Deletes every copy of the rule (there is one unless route_to() ran twice for a subnet)."""
+    while _run([IPTABLES, "-C", *rule], check=False).returncode == 0:
+        _run([IPTABLES, "-D", *rule])
+
+
 def leftovers(run_id: str, users: Sequence[str] = (), uids: Sequence[int] = (), block: str | None = None) -> list[str]:
-    """What of run `run_id` exists: its namespaces, links, routes into `block`, processes (in its run directory, or of
-    `uids`), `users` and their groups, its sudoers drop-in and run directory. Dead processes that init has not reaped
-    yet do not count."""
+    """What of run `run_id` exists: its namespaces, links, routes into `block`, iptables rules with its tag,
+    processes (in its run directory, or of `uids`), `users` and their groups, its sudoers drop-in and run directory.
+    Dead processes that init has not reaped yet do not count."""
     run_dir = RUN_ROOT / run_id
     sudoers = SUDOERS_DIR / f"hostreach-fleet-{run_id}"
     left = [f"netns {ns}" for ns in _netns_list() if ns.startswith(f"{NETNS_PREFIX}-{run_id}-")]
     left += [f"link {link}" for link in _link_names() if link.startswith(f"hf{run_id}")]
+    left += [f"iptables {rule}" for rule in _tagged_rules(run_id)]
     if block is not None:
         left += [f"route {line}" for network, line in _routes() if network.subnet_of(ipaddress.ip_network(block))]
     left += [f"process {pid} (uid {uid}): {cmd}" for pid, uid, cmd in _processes() if uid in uids or (str(run_dir) in cmd and pid != os.getpid())]
@@ -553,6 +610,8 @@ def teardown_run(run_dir: Path) -> list[str]:
     pids += [pid for pid, uid, _cmdline in _processes() if uid in uids]
     pids += _control_masters(run_dir / "cp")
     attempt("kill processes", lambda: _kill(sorted(set(pids))))
+    for rule in manifest.get("forward_rules", []):
+        attempt(f"iptables -D {' '.join(rule)}", lambda r=rule: _delete_rule(r))
     links = set(_link_names())
     for host in hosts:
         if host["veth_root"] in links:
