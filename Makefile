@@ -51,7 +51,8 @@ unit: link
 	$(RUN) python -m pytest tests/unit
 
 integration: link k8s-build engine-build
-	$(RUN) python -m pytest tests/integration
+	# --durations: where the time goes; the JUnit file keeps every test's printed output (the doctor's tables, timings)
+	$(RUN) python -m pytest tests/integration --durations=25 --junitxml=.build/integration-junit.xml -o junit_logging=system-out
 
 k8s-build: ## Kubernetes, etcd, kind, pause from the Go module proxy (cached by version)
 	scripts/k8s-build.sh
