@@ -41,9 +41,10 @@ def no_endpoints_hint(namespace: str, selector: str | None, not_ready: int) -> s
     return "the Service has no selector and no endpoints: nothing was registered for it"
 
 
-def network_hint(diagnosis: str, via: str, on_mac: bool) -> str:
-    """What to look at for a failed probe through `via`: 'node port', 'cluster IP' or 'load balancer'."""
-    tunnel = "docker-connector's route or the Docker VM's firewall" if on_mac else "the host's firewall or the kind network's bridge"
+def network_hint(diagnosis: str, via: str, tunnel: bool) -> str:
+    """What to look at for a failed probe through `via` ('node port', 'cluster IP' or 'load balancer'), from a host that
+    reaches the kind network through docker-connector's `tunnel` or directly."""
+    dropper = "docker-connector's route or the Docker VM's firewall" if tunnel else "the host's firewall or the kind network's bridge"
     hints = {
         REFUSED: {
             "node port": "the node answered but the connection was refused: kube-proxy has not opened the nodePort"
@@ -51,8 +52,8 @@ def network_hint(diagnosis: str, via: str, on_mac: bool) -> str:
             "cluster IP": "the connection to the ClusterIP was refused: the pods refuse on the Service's targetPort (does it match the"
             " container's port?), or kube-proxy on the node has no rules for it yet",
         }.get(via, "the address answered but refused the port: check the load balancer (cloud-provider-kind, MetalLB)"),
-        TIMED_OUT: f"no answer from the address: {tunnel} drops the traffic; {DOCTOR} walks the chain",
-        NO_ROUTE: f"this host has no route to the address: {'docker-connector is not routing the network' if on_mac else 'the network is down'}; {DOCTOR}",
+        TIMED_OUT: f"no answer from the address: {dropper} drops the traffic; {DOCTOR} walks the chain",
+        NO_ROUTE: f"this host has no route to the address: {'docker-connector is not routing the network' if tunnel else 'the network is down'}; {DOCTOR}",
         TLS_FAILURE: "TCP connects but the TLS handshake fails: the port may not speak HTTPS (its name or appProtocol says https)",
         HTTP_ERROR: "TCP connects but no HTTP answer comes: the port may not speak HTTP (name it, or set appProtocol, for what it speaks)",
         CONNECT_FAILED: f"the connection failed for another reason (see error); {DOCTOR}",

@@ -109,6 +109,13 @@ options:
     type: str
     choices: [nodeport, routes, both]
     default: nodeport
+  tunnel:
+    description:
+      - Whether this host reaches the kind network through docker-connector's tunnel, with the Docker VM in between
+        (connector mode). It only changes the hints of failed probes - a timeout then points at the connector's route
+        and the Docker VM's firewall, not at this host's firewall.
+      - Default - V(true) on macOS, V(false) elsewhere. The playbooks pass their mode (OrbStack on macOS is direct).
+    type: bool
   dns_domain:
     description:
       - With O(reach=routes) or V(both), the cluster's DNS domain (RV(hostreach.kind.kind_cluster_dns#module:domain)); every
@@ -387,6 +394,7 @@ def argument_spec() -> dict:
             probe={"type": "bool", "default": False},
             reach={"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"},
             dns_domain={"type": "str"},
+            tunnel={"type": "bool"},
         ),
         required_one_of=[("services", "namespaces")],
         required_by={"label_selector": "namespaces"},
@@ -529,7 +537,7 @@ def unrouted(targets: list, cluster_addresses: set, node_ips: set) -> dict:
     return decided
 
 
-def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], dict | None], cluster_ips: set) -> list:
+def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], dict | None], cluster_ips: set, tunnel: bool) -> list:
     """Every URL's probe result with a diagnosis and a hint, in the order of the reports. Ports without a ready
     endpoint are not probed, nor ClusterIPs without a route through a kind node; the URLs of Services changed in this
     run share one PROBE_SETTLE deadline, and while they are waited for, ``rescan`` (the EndpointSlices again) brings
@@ -546,12 +554,11 @@ def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], 
         return fresh
 
     probed = {r["url"]: r for r in _probe.probe_all(targets, PROBE_SETTLE, late=None if check_mode else late)}
-    on_mac = platform.system() == "Darwin"
     node_ips = set(nodes.values())
     for result in probed.values():
         host = _probe.split_url(result["url"])[1]
         via = "node port" if host in node_ips else "cluster IP" if host in cluster_ips else "load balancer"
-        result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, on_mac)
+        result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, tunnel)
     return [probed.get(u) or decided[u] for r in reports for u in r["urls"]]
 
 
@@ -576,7 +583,8 @@ def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | Non
         cluster_ips = {ip for _plan, service in results for ip in _urls.cluster_ips(service)} if reach != "nodeport" else set()
         if reach != "nodeport" and domain:
             cluster_ips |= {_urls.service_name(service, domain) for _plan, service in results}
-        result["probes"] = probes(reports, nodes, module.check_mode, rescan, cluster_ips)
+        tunnel = platform.system() == "Darwin" if module.params["tunnel"] is None else module.params["tunnel"]
+        result["probes"] = probes(reports, nodes, module.check_mode, rescan, cluster_ips, tunnel)
     return result
 
 

@@ -97,6 +97,8 @@ def test_the_doctor_names_the_firewall_when_its_rules_are_removed_by_hand(chain:
     assert "it drops the tunnel's traffic; missing: iptables-nft filter DOCKER-USER, iptables-nft raw PREROUTING" in run.first_broken.detail
     assert run.finding("kind node").status == "broken" and "does not answer" in run.finding("kind node").detail
     assert run.finding("URL").status == "broken" and run.finding("URL").detail.startswith("timed out"), run.table
+    # The URL's fix is the connector mode's: the tunnel's side, not this host's firewall.
+    assert any("fix: no answer from the address: docker-connector's route or the Docker VM's firewall drops" in line for line in run.table), run.table
     # What the doctor says to do puts it right: expose.yml adds the rules again, and only that changes.
     repair = chain.run("expose")
     assert repair.rc == 0, repair.output

@@ -17,16 +17,16 @@ def test_the_vocabulary_is_the_one_the_module_documents() -> None:
 
 def test_every_failure_has_a_hint_on_a_mac_and_elsewhere() -> None:
     failures = [d for d in _diagnosis.VOCABULARY if d not in (_diagnosis.REACHABLE, _diagnosis.NO_READY_ENDPOINTS)]
-    for on_mac in (True, False):
+    for tunnel in (True, False):
         for via in ("node port", "load balancer"):
-            assert all(_diagnosis.network_hint(d, via, on_mac) for d in failures)
+            assert all(_diagnosis.network_hint(d, via, tunnel) for d in failures)
     assert _diagnosis.network_hint(_diagnosis.REACHABLE, "node port", True) == ""
 
 
 def test_hints_point_where_the_trouble_is() -> None:
-    assert "Docker VM's firewall" in _diagnosis.network_hint(_diagnosis.TIMED_OUT, "node port", on_mac=True)
-    assert "kube-proxy" in _diagnosis.network_hint(_diagnosis.REFUSED, "node port", on_mac=False)
-    assert "load balancer" in _diagnosis.network_hint(_diagnosis.REFUSED, "load balancer", on_mac=False)
+    assert "Docker VM's firewall" in _diagnosis.network_hint(_diagnosis.TIMED_OUT, "node port", tunnel=True)
+    assert "kube-proxy" in _diagnosis.network_hint(_diagnosis.REFUSED, "node port", tunnel=False)
+    assert "load balancer" in _diagnosis.network_hint(_diagnosis.REFUSED, "load balancer", tunnel=False)
     assert "no pod matches the selector app=web" in _diagnosis.no_endpoints_hint("shop", "app=web", 0)
     assert "2 endpoint(s) not ready" in _diagnosis.no_endpoints_hint("shop", "app=web", 2)
     assert "no selector" in _diagnosis.no_endpoints_hint("shop", None, 0)
