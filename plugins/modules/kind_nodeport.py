@@ -288,8 +288,9 @@ probes:
       (TCP connected, no HTTP answer came), V(connect failed) (another socket error, in C(error)) or V(not routed) (a
       ClusterIP this host routes through no kind node; not probed, so nothing goes out by the default route) or V(name not
       resolved) (a Service's DNS name this host does not resolve; not probed).
-    - C(hint) is one line saying what to look at (empty when reachable). A timeout on a Mac points at docker-connector's
-      routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at the pods and their selector.
+    - C(hint) is one line saying what to look at (empty when reachable). A timeout through the tunnel (O(tunnel)) points
+      at docker-connector's routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at
+      the pods and their selector.
     - C(waited) is how many seconds the URL was waited for (V(0) unless its Service changed in this run).
     - C(endpoints) (only with V(no ready endpoints)) has the C(ready) and C(not_ready) counts of the port.
   returned: when O(probe=true)
