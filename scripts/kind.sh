@@ -54,6 +54,11 @@ NETWORK_MARKER="$HOSTREACH_CACHE/run/kind-network-$NETWORK${DOCKER_HOST:+-$(prin
 # saves them unless saved already, the `down` after which no kind cluster is left puts them back.
 KUBELET_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 SAVED_SYSCTLS="$HOSTREACH_CACHE/run/kind-host-sysctls.saved"
+# kind's known issue "Pod errors due to too many open files": the nodes' systemd, containerd, kubelet and kube-proxy
+# all take inotify instances from root's one budget (128 by default), and with five or six nodes running kube-proxy
+# of the next cluster crash-loops ("failed complete: too many open files"). While a cluster runs they are at least
+# what kind's documentation gives; the last `down` puts them back with the kubelet settings.
+INOTIFY_LIMITS=(fs.inotify.max_user_instances=512 fs.inotify.max_user_watches=524288)
 
 [[ "$NAME" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "cluster name '$NAME' must be lowercase letters, digits and '-'"
 
@@ -152,8 +157,18 @@ write_config() { # local_image(yes|no)
 
 save_sysctls() {
   [[ ! -f "$SAVED_SYSCTLS" ]] || return 0
-  sysctl -e "${KUBELET_SYSCTLS[@]}" >"$SAVED_SYSCTLS.tmp"
+  sysctl -e "${KUBELET_SYSCTLS[@]}" "${INOTIFY_LIMITS[@]%%=*}" >"$SAVED_SYSCTLS.tmp"
   mv -f "$SAVED_SYSCTLS.tmp" "$SAVED_SYSCTLS"
+}
+
+raise_inotify_limits() {
+  local limit name
+  for limit in "${INOTIFY_LIMITS[@]}"; do
+    name="${limit%%=*}"
+    if (($(sysctl -n "$name") < ${limit#*=})); then
+      sysctl -q -w "$limit"
+    fi
+  done
 }
 
 # The kernel settings are the host's, whichever engine runs kubelet: a kind cluster still running on this engine,
@@ -176,7 +191,7 @@ restore_sysctls() {
   [[ -f "$SAVED_SYSCTLS" && -z "$(other_kind_clusters)" ]] || return 0
   sysctl -q -p "$SAVED_SYSCTLS" || die "could not restore the kernel settings saved in $SAVED_SYSCTLS"
   rm -f "$SAVED_SYSCTLS"
-  log "restored host kernel settings kubelet had changed: ${KUBELET_SYSCTLS[*]}"
+  log "restored host kernel settings kubelet and kind.sh had changed: ${KUBELET_SYSCTLS[*]} ${INOTIFY_LIMITS[*]%%=*}"
 }
 
 wait_ready() {
@@ -219,6 +234,7 @@ up() {
     touch "$NETWORK_MARKER"
   fi
   save_sysctls
+  raise_inotify_limits
   log "creating kind cluster $NAME from $image: $((WORKERS + 1)) node(s), pod subnet $POD_SUBNET, service subnet $SERVICE_SUBNET (docker mode: $(cat "$RUN_DIR/docker-mode"))"
   run_kind create cluster --name "$NAME" --image "$image" --config "$RUN_DIR/kind-config.yaml" \
     --kubeconfig "$KUBECONFIG_FILE" --wait "$READY_TIMEOUT" ${HOSTREACH_KIND_RETAIN:+--retain} ||
