@@ -207,9 +207,34 @@ SUBNETS_POD_SUBNET = "10.246.0.0/16"
 SUBNETS_SERVICE_SUBNET = "10.112.16.0/20"
 
 
+# Clusters that tests/conftest.py takes down as soon as no later test of the session uses them (their fixture name ->
+# what takes them down): their idle nodes would slow every later test on a small machine.
+_RELEASES: dict[str, contextlib.ExitStack] = {}
+EARLY_RELEASED = ("subnets_cluster", "two_node_cluster")  # in the order they go (subnets_cluster depends on the other)
+
+
+@contextlib.contextmanager
+def _releasable(fixture: str, cluster_manager: contextlib.AbstractContextManager) -> Iterator[KindCluster]:
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(cluster_manager)
+        _RELEASES[fixture] = stack
+        try:
+            yield cluster
+        finally:
+            _RELEASES.pop(fixture, None)
+
+
+def release_early(fixture: str) -> None:
+    """Takes a cluster of EARLY_RELEASED down now, as its fixture's teardown would at the end of the session (which then
+    has nothing left to do)."""
+    stack = _RELEASES.pop(fixture, None)
+    if stack is not None:
+        stack.close()
+
+
 @pytest.fixture(scope="session")
 def two_node_cluster() -> Iterator[KindCluster]:
-    with session_cluster(TWO_NODE_CLUSTER, workers=1) as cluster:
+    with _releasable("two_node_cluster", session_cluster(TWO_NODE_CLUSTER, workers=1)) as cluster:
         yield cluster
 
 
@@ -222,7 +247,8 @@ def two_node_image(two_node_cluster: KindCluster) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def subnets_cluster(two_node_cluster: KindCluster) -> Iterator[KindCluster]:
     """Depends on two_node_cluster so that the two run at once: distinct subnets side by side."""
-    with session_cluster(SUBNETS_CLUSTER, workers=1, pod_subnet=SUBNETS_POD_SUBNET, service_subnet=SUBNETS_SERVICE_SUBNET) as cluster:
+    shape = {"workers": 1, "pod_subnet": SUBNETS_POD_SUBNET, "service_subnet": SUBNETS_SERVICE_SUBNET}
+    with _releasable("subnets_cluster", session_cluster(SUBNETS_CLUSTER, **shape)) as cluster:
         yield cluster
 
 

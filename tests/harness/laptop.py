@@ -251,9 +251,9 @@ def running_laptop(image: str | None = None) -> Iterator[Laptop]:
         _log(f"{name} removed in {time.monotonic() - stop:.1f}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def laptop(kind_cluster: KindCluster) -> Iterator[Laptop]:
-    """A Linux laptop with systemd-resolved on kind's network (the kind_cluster's); removed after the session, before
-    the cluster (so the network it joined can go with the last cluster)."""
+    """A Linux laptop with systemd-resolved on kind's network (the kind_cluster's); removed after the module (its
+    systemd and resolved would idle through the rest of the session otherwise), before the cluster."""
     with running_laptop() as machine:
         yield machine
