@@ -109,11 +109,16 @@ def test_make_expose_as_a_new_user_makes_its_runtime_in_the_users_cache_and_open
     assert sorted(p.name for p in (runtime / "collections" / "ansible_collections").iterdir()) == ["community", "hostreach"]
 
 
+def only_in(collections: Path) -> dict:
+    """This environment without any ANSIBLE_* setting but a collections path of just `collections` (the test session's
+    own path links the checkout: galaxy would find hostreach.kind installed there and install nothing)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")} | {"ANSIBLE_COLLECTIONS_PATH": str(collections)}
+
+
 def run_expose_from(collections: Path, kind_cluster: KindCluster, ns: str) -> subprocess.CompletedProcess:
     """`ansible-playbook hostreach.kind.expose` with hostreach.kind found only in `collections` (the community
     collections come from the test venv's ansible package, as for a user who installed them)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
+    env = only_in(collections) | {"ANSIBLE_NOCOLOR": "1"}
     command = [str(Path(sys.executable).parent / "ansible-playbook"), "hostreach.kind.expose", "-e", "hostreach_kind_mode=direct"]
     command += [
         "-e",
@@ -135,7 +140,8 @@ def test_the_collection_installed_the_ansible_way_runs_expose(kind_cluster: Kind
     else:
         what = f"git+file://{REPO}"
     collections = tmp_path / "collections"
-    installed = subprocess.run([galaxy, "collection", "install", "--no-deps", "-p", str(collections), what], capture_output=True, text=True, check=False)
+    install = [galaxy, "collection", "install", "--no-deps", "-p", str(collections), what]
+    installed = subprocess.run(install, capture_output=True, text=True, check=False, env=only_in(collections))  # an empty path
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert (collections / "ansible_collections" / "hostreach" / "kind" / "playbooks" / "expose.yml").is_file()
     done = run_expose_from(collections, kind_cluster, web)
