@@ -143,23 +143,35 @@ def kind_cluster() -> Iterator[KindCluster]:
         yield cluster
 
 
-def _demo_httpd_rootfs() -> bytes:
-    """A tarball with busybox-static, /www/index.html, and nothing else."""
+def busybox_rootfs(files: dict[str, tuple[bytes, int]], links: dict[str, str] | None = None) -> bytes:
+    """A tarball with busybox-static as /bin/busybox, `files` (path -> (content, mode)), `links` (path -> target of a
+    symlink), the folders they need, and nothing else: a root filesystem for `docker import`, with no registry."""
     busybox = shutil.which("busybox")
     if busybox is None:
         raise RuntimeError("busybox is not installed; run scripts/setup-host.sh (Debian package busybox-static)")
+    paths = ["bin/busybox", *files, *(links or {})]
+    folders = sorted({str(parent) for path in paths for parent in Path(path).parents if str(parent) != "."})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for directory in ("bin", "www"):
-            info = tarfile.TarInfo(directory)
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             archive.addfile(info)
         archive.add(busybox, arcname="bin/busybox")
-        index = DEMO_HTTPD_INDEX.encode()
-        info = tarfile.TarInfo("www/index.html")
-        info.size, info.mode = len(index), 0o644
-        archive.addfile(info, io.BytesIO(index))
+        for path, target in (links or {}).items():
+            info = tarfile.TarInfo(path)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
+        for path, (content, mode) in files.items():
+            info = tarfile.TarInfo(path)
+            info.size, info.mode = len(content), mode
+            archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
+
+
+def _demo_httpd_rootfs() -> bytes:
+    """A tarball with busybox-static, /www/index.html, and nothing else."""
+    return busybox_rootfs({"www/index.html": (DEMO_HTTPD_INDEX.encode(), 0o644)})
 
 
 def build_demo_httpd_image(tag: str = "v1") -> str:

@@ -20,11 +20,9 @@ the VM's own teardown (vm-netns.sh down) kills the forwarder with everything els
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from .kind import DEMO_HTTPD_PORT, KIND_SCRIPT
+from .kind import DEMO_HTTPD_PORT, KIND_SCRIPT, busybox_rootfs
 from .versions import REPO_ROOT, binary_dirs, cache_dir
 from .vm import NAME_PREFIX, DockerVM, _run_dir
 
@@ -233,24 +231,7 @@ STANDIN_RECEIVER = '#!/bin/sh\necho "stand-in mac-receiver (SIMULATION) flags: $
 
 def _connector_standin_rootfs() -> bytes:
     """busybox-static as /bin/busybox and /bin/sh, and /usr/bin/mac-receiver: logs its flags, stays up."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        raise RuntimeError("busybox is not installed; run scripts/setup-host.sh (Debian package busybox-static)")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for directory in ("bin", "usr", "usr/bin"):
-            info = tarfile.TarInfo(directory)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            archive.addfile(info)
-        archive.add(busybox, arcname="bin/busybox")
-        link = tarfile.TarInfo("bin/sh")
-        link.type, link.linkname = tarfile.SYMTYPE, "busybox"
-        archive.addfile(link)
-        receiver = STANDIN_RECEIVER.encode()
-        info = tarfile.TarInfo("usr/bin/mac-receiver")
-        info.size, info.mode = len(receiver), 0o755
-        archive.addfile(info, io.BytesIO(receiver))
-    return buffer.getvalue()
+    return busybox_rootfs({"usr/bin/mac-receiver": (STANDIN_RECEIVER.encode(), 0o755)}, links={"bin/sh": "busybox"})
 
 
 def connector_standin_image(vm: DockerVM, image: str) -> str:
