@@ -208,6 +208,18 @@ def remove_tunnel_rules_by_hand(vm: DockerVM) -> None:
     assert tunnel_rules(vm) == []
 
 
+def doctor_blames_the_firewall(chain: Chain, url: str, title: str, missing: str) -> Run:
+    """With the tunnel's rules gone: `url` is dropped, and the doctor fails with the VM's firewall as the first broken
+    link, naming the `missing` rules. Its table is printed under `title`."""
+    assert_dropped(chain.vm, url)
+    run = chain.run("doctor")
+    run.print_table(title)
+    assert run.rc != 0, run.output
+    assert run.first_broken is not None and run.first_broken.link == "VM firewall", run.table
+    assert f"it drops the tunnel's traffic; missing: {missing}" in run.first_broken.detail
+    return run
+
+
 def node_url(chain: Chain, port: int) -> str:
     return f"http://{chain.cluster.node_ip}:{port}/"
 

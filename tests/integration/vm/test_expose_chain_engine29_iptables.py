@@ -17,6 +17,7 @@ from expose_chain import (
     NODEPORT_TASK,
     Chain,
     assert_nothing_answers_the_mac,
+    doctor_blames_the_firewall,
     expose_and_check,
     firewall_ruleset,
     node_url,
@@ -89,12 +90,8 @@ def test_the_doctor_finds_every_link_ok(chain: Chain) -> None:
 def test_the_doctor_names_the_firewall_when_its_rules_are_removed_by_hand(chain: Chain) -> None:
     remove_tunnel_rules_by_hand(chain.vm)
     url = chain.demo_row()["url"]
-    assert_dropped(chain.vm, url)
-    run = chain.run("doctor")
-    run.print_table("the firewall rules removed by hand inside the VM")
-    assert run.rc != 0, run.output
-    assert run.first_broken is not None and run.first_broken.link == "VM firewall", run.table
-    assert "it drops the tunnel's traffic; missing: iptables-nft filter DOCKER-USER, iptables-nft raw PREROUTING" in run.first_broken.detail
+    missing = "iptables-nft filter DOCKER-USER, iptables-nft raw PREROUTING"
+    run = doctor_blames_the_firewall(chain, url, "the firewall rules removed by hand inside the VM", missing)
     assert run.finding("kind node").status == "broken" and "does not answer" in run.finding("kind node").detail
     assert run.finding("URL").status == "broken" and run.finding("URL").detail.startswith("timed out"), run.table
     # The URL's fix is the connector mode's: the tunnel's side, not this host's firewall.

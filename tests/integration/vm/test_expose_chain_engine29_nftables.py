@@ -13,6 +13,7 @@ from expose_chain import (
     FIREWALL_TASK,
     Chain,
     assert_nothing_answers_the_mac,
+    doctor_blames_the_firewall,
     expose_and_check,
     restart_engine_and_wait,
     teardown_and_check,
@@ -20,7 +21,6 @@ from expose_chain import (
     wait_answers,
 )
 from harness.vm import VMSpec, Web
-from vm_helpers import assert_dropped
 
 pytestmark = pytest.mark.vm
 
@@ -42,12 +42,8 @@ def test_an_engine_restart_loses_the_rules_and_a_rerun_restores_them(chain: Chai
     url = chain.demo_row()["url"]
     restart_engine_and_wait(chain)
     assert tunnel_rules(chain.vm) == []  # dockerd rebuilt its table: ours went with it
-    assert_dropped(chain.vm, url)
-    run = chain.run("doctor")
-    run.print_table("the VM's engine restarted (nftables backend)")
-    assert run.rc != 0, run.output
-    assert run.first_broken is not None and run.first_broken.link == "VM firewall", run.table
-    assert "missing: nftables ip docker-bridges raw-PREROUTING, nftables ip docker-bridges filter-FORWARD" in run.first_broken.detail
+    missing = "nftables ip docker-bridges raw-PREROUTING, nftables ip docker-bridges filter-FORWARD"
+    doctor_blames_the_firewall(chain, url, "the VM's engine restarted (nftables backend)", missing)
     rerun = chain.run("expose")
     assert rerun.rc == 0, rerun.output
     assert rerun.changed_tasks == [FIREWALL_TASK.format(state="present")], rerun.changed_tasks
