@@ -10,6 +10,8 @@ import contextlib
 import ipaddress
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 
@@ -96,6 +98,23 @@ def cluster_ip_service(core: client.CoreV1Api, ns: str, name: str, selector: dic
     return core.create_namespaced_service(
         ns, client.V1Service(metadata=client.V1ObjectMeta(name=name), spec=client.V1ServiceSpec(selector=selector, ports=[port]))
     )
+
+
+def http_get_when_served(url: str, timeout: float = 30.0) -> str:
+    """The body of an HTTP GET of `url` (a ClusterIP or Pod IP URL); a refused connection is retried until `timeout`.
+
+    A Service created a moment ago is refused at its ClusterIP until kube-proxy has its ready endpoints (it REJECTs a
+    Service without them); that is the cluster catching up, not the route. Any other error fails at once.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.read().decode()
+        except urllib.error.URLError as error:
+            if not isinstance(error.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
 
 
 def http_get_in_pod(cluster: KindCluster, ns: str, pod: str, host: str, port: int) -> str:

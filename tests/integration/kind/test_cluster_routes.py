@@ -10,13 +10,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
-import urllib.request
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import covering, parse_ip_json
 from ansible_runner import adhoc, playbook
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
-from harness.kind_objects import cluster_ip_service, demo_pod, namespace
+from harness.kind_objects import cluster_ip_service, demo_pod, http_get_when_served, namespace
 
 pytestmark = pytest.mark.kind
 
@@ -36,11 +35,6 @@ def ours(cluster: KindCluster) -> set:
 def routed_through(cluster: KindCluster, address: str) -> None:
     route = covering(host_routes(), address)
     assert route is not None and route.gateway in cluster.node_ips.values(), f"{address} is not routed through a node of {cluster.name}: {route}"
-
-
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
 
 
 def routes(cluster: KindCluster, check: bool = False, **options) -> dict:
@@ -82,12 +76,12 @@ def test_a_clusterip_service_left_as_it_is_answers_at_its_clusterip_and_each_pod
     assert result["changed"] is True and not result.get("failed"), result.get("msg")
     assert "https://10.96.0.1:443" in result["urls"]  # the ClusterIP URLs of namespace default: the apiserver's own Service
     routed_through(cluster, service.spec.cluster_ip)
-    assert get(f"http://{service.spec.cluster_ip}:80/") == DEMO_HTTPD_INDEX
+    assert http_get_when_served(f"http://{service.spec.cluster_ip}:80/") == DEMO_HTTPD_INDEX
     for pod in pods:  # one on the control plane, one on the worker: each range through its own node
         route = covering(host_routes(), pod.status.pod_ip)
         assert route.gateway == cluster.node_ips[pod.spec.node_name], (pod.spec.node_name, route)
         routed_through(cluster, pod.status.pod_ip)
-        assert get(f"http://{pod.status.pod_ip}:{DEMO_HTTPD_PORT}/") == DEMO_HTTPD_INDEX
+        assert http_get_when_served(f"http://{pod.status.pod_ip}:{DEMO_HTTPD_PORT}/") == DEMO_HTTPD_INDEX
     assert cluster.core_v1().read_namespaced_service("web", ns).metadata.resource_version == rv
     assert routes(cluster)["changed"] is False
 
@@ -139,7 +133,7 @@ def test_a_second_cluster_with_the_same_default_ranges_is_refused_one_with_its_o
             demo_pod(core, ns, "web", subnets_image, labels={"app": "web"})
             service = cluster_ip_service(core, ns, "web", {"app": "web"})
             routed_through(subnets_cluster, service.spec.cluster_ip)
-            assert get(f"http://{service.spec.cluster_ip}:80/") == DEMO_HTTPD_INDEX
+            assert http_get_when_served(f"http://{service.spec.cluster_ip}:80/") == DEMO_HTTPD_INDEX
     finally:
         routes(subnets_cluster, state="absent")
 
