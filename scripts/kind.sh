@@ -80,7 +80,7 @@ docker_mode() { # image
   case "${HOSTREACH_KIND_PRIVILEGED:-auto}" in
     native | wrapper) printf '%s\n' "$HOSTREACH_KIND_PRIVILEGED" ;;
     auto)
-      if docker run --rm --privileged --entrypoint /bin/true "$1" >/dev/null 2>&1; then echo native; else echo wrapper; fi
+      if docker run --rm --privileged --network=none --entrypoint /bin/true "$1" >/dev/null 2>&1; then echo native; else echo wrapper; fi
       ;;
     *) die "HOSTREACH_KIND_PRIVILEGED must be auto, native or wrapper, not '$HOSTREACH_KIND_PRIVILEGED'" ;;
   esac

@@ -80,13 +80,19 @@ def conf(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def second_daemon():
-    """A second dockerd on a non-default socket, its own data/exec roots, no default bridge, no iptables."""
+    """A second dockerd on a non-default socket, its own data/exec roots, no default bridge, no iptables, in a network
+    namespace of its own (`unshare --net`: /sys stays the host's, as dockerd needs): with `--bridge=none` dockerd
+    deletes any `docker0` it sees (moby's removeDefaultBridgeInterface), which in the host's namespace is the host
+    engine's, and the bridges of its networks stay out of the host's routing table."""
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         pytest.fail("dockerd is not installed (scripts/setup-host.sh installs docker.io)")
     root = Path(tempfile.mkdtemp(prefix="hr-dockerd-", dir="/tmp"))
     daemon = SecondDaemon(root)
     cmd = [
+        "unshare",
+        "--net",
+        "--",
         dockerd,
         f"--data-root={root / 'data'}",
         f"--exec-root={root / 'exec'}",
