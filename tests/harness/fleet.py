@@ -30,8 +30,10 @@ venv's ansible with.
 `route_to(subnet)` lets the hosts reach one network of the root namespace that the test made (a kind cluster's
 Docker network, say) and nothing else: in each host's namespace a route to `subnet` via the root end of its veth,
 and in the root namespace two ACCEPT rules at the top of Docker's DOCKER-USER chain (dockerd's FORWARD policy is
-DROP): `-s <fleet /24> -d <subnet>` and back, tagged `-m comment --comment hostreach-fleet-<runid>`. The rules go
-into the manifest before they are inserted, so teardown (and the sweep of a dead fleet) deletes them, and
+DROP): `-s <fleet /24> -d <subnet>` and back, plus `-s <fleet /24> -d <subnet>` at the top of the raw table's
+PREROUTING, where Docker Engine 28 and later drop what is routed to a container from outside its bridge (nothing to
+let through on older engines, so harmless there); all tagged `-m comment --comment hostreach-fleet-<runid>`. The
+rules go into the manifest before they are inserted, so teardown (and the sweep of a dead fleet) deletes them, and
 `leftovers()` reports any rule still carrying the tag; the routes go with the namespaces.
 """
 
@@ -72,6 +74,8 @@ DEFAULT_SIZE = 3
 MAX_SIZE = 64  # /30s in a /24
 IPTABLES = "iptables"
 FORWARD_CHAIN = "DOCKER-USER"  # Docker's chain for the user's own rules, jumped to first from FORWARD
+RAW_CHAIN = "PREROUTING"  # of table raw: Engine 28+'s direct-routing drops
+TABLES = ("filter", "raw")
 
 
 def _run(argv: Sequence[str], *, check: bool = True, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -260,7 +264,7 @@ class Fleet:
         self.hosts: list[FleetHost] = []
         self.python_note = ""
         self.timings: dict[str, float] = {}
-        self.forward_rules: list[list[str]] = []  # iptables rule specs (chain first) of route_to(), in the manifest
+        self.forward_rules: list[list[str]] = []  # iptables rule specs (table, then chain) of route_to(), in the manifest
         self.routed: list[str] = []  # the subnets route_to() routed the hosts to
 
     # -- life cycle -------------------------------------------------------------------------------------------
@@ -445,7 +449,7 @@ class Fleet:
 
     def route_to(self, subnet: str) -> None:
         """Every host reaches `subnet` (a network of the root namespace that the test made) and it reaches them back:
-        a route via the root end of each veth, two tagged DOCKER-USER ACCEPT rules (module docstring). Needs IPv4
+        a route via the root end of each veth, tagged DOCKER-USER and raw PREROUTING ACCEPT rules (module docstring). Needs IPv4
         forwarding on in the root namespace (dockerd turns it on); this does not change it."""
         assert self.block is not None
         network = ipaddress.ip_network(subnet)
@@ -457,13 +461,14 @@ class Fleet:
             raise RuntimeError(f"no iptables chain {FORWARD_CHAIN}: is the Docker engine of {subnet} running?")
         tag = ["-m", "comment", "--comment", forward_tag(self.run_id)]
         rules = [
-            [FORWARD_CHAIN, "-s", str(self.block), "-d", str(network), *tag, "-j", "ACCEPT"],
-            [FORWARD_CHAIN, "-s", str(network), "-d", str(self.block), *tag, "-j", "ACCEPT"],
+            ["filter", FORWARD_CHAIN, "-s", str(self.block), "-d", str(network), *tag, "-j", "ACCEPT"],
+            ["filter", FORWARD_CHAIN, "-s", str(network), "-d", str(self.block), *tag, "-j", "ACCEPT"],
+            ["raw", RAW_CHAIN, "-s", str(self.block), "-d", str(network), *tag, "-j", "ACCEPT"],
         ]
         self.forward_rules += rules
         self._write_manifest()  # listed before they exist: teardown finds them whatever happens next
-        for rule in rules:
-            _run([IPTABLES, "-I", *rule])
+        for table, *rule in rules:
+            _run([IPTABLES, "-t", table, "-I", *rule])
         for host in self.hosts:
             _run(["ip", "-n", host.netns, "route", "add", str(network), "via", host.peer])
         self.routed.append(str(network))
@@ -547,18 +552,20 @@ def forward_tag(run_id: str) -> str:
     return f"hostreach-fleet-{run_id}"
 
 
-def _tagged_rules(run_id: str) -> list[str]:
-    """The rules of the root namespace's filter table carrying the fleet's tag, as `iptables -S` prints them."""
+def tagged_rules(run_id: str) -> list[str]:
+    """The rules of the root namespace's filter and raw tables carrying the fleet's tag, as `iptables -t <table> -S`
+    prints them, each after its table's name."""
     if shutil.which(IPTABLES) is None:
         return []
-    listed = _run([IPTABLES, "-S"], check=False).stdout.splitlines()
-    return [line for line in listed if f"--comment {forward_tag(run_id)}" in line]
+    listed = [(table, line) for table in TABLES for line in _run([IPTABLES, "-t", table, "-S"], check=False).stdout.splitlines()]
+    return [f"{table} {line}" for table, line in listed if f"--comment {forward_tag(run_id)}" in line]
 
 
 def _delete_rule(rule: Sequence[str]) -> None:
-    """Deletes every copy of the rule (there is one unless route_to() ran twice for a subnet)."""
-    while _run([IPTABLES, "-C", *rule], check=False).returncode == 0:
-        _run([IPTABLES, "-D", *rule])
+    """Deletes every copy of the rule (table, chain, spec; there is one unless route_to() ran twice for a subnet)."""
+    table, *spec = rule
+    while _run([IPTABLES, "-t", table, "-C", *spec], check=False).returncode == 0:
+        _run([IPTABLES, "-t", table, "-D", *spec])
 
 
 def leftovers(run_id: str, users: Sequence[str] = (), uids: Sequence[int] = (), block: str | None = None) -> list[str]:
@@ -569,7 +576,7 @@ def leftovers(run_id: str, users: Sequence[str] = (), uids: Sequence[int] = (), 
     sudoers = SUDOERS_DIR / f"hostreach-fleet-{run_id}"
     left = [f"netns {ns}" for ns in _netns_list() if ns.startswith(f"{NETNS_PREFIX}-{run_id}-")]
     left += [f"link {link}" for link in _link_names() if link.startswith(f"hf{run_id}")]
-    left += [f"iptables {rule}" for rule in _tagged_rules(run_id)]
+    left += [f"iptables -t {rule}" for rule in tagged_rules(run_id)]
     if block is not None:
         left += [f"route {line}" for network, line in _routes() if network.subnet_of(ipaddress.ip_network(block))]
     left += [f"process {pid} (uid {uid}): {cmd}" for pid, uid, cmd in _processes() if uid in uids or (str(run_dir) in cmd and pid != os.getpid())]

@@ -8,9 +8,9 @@ python3-venv from Debian's mirror, and /opt/hostreach-venv with the docker and k
 downloads (tests/requirements.txt's pins, the rest constrained to this venv's versions). It is cached by a key of its
 inputs (the node image's build key, the image folder, the pins): a warm `laptop_image()` is a `docker image inspect`.
 
-The container runs as kind runs its nodes, without `--privileged` (this host's dockerd cannot grant every capability;
-the flags of scripts/kind-docker-wrapper/docker replace it): every capability but CAP_SYS_RESOURCE (NET_ADMIN for the
-routes among them), no seccomp or AppArmor confinement, unmasked /proc and /sys, tmpfs /run and /tmp, a volume for
+The container runs as kind runs its nodes, without `--privileged` (Debian's dockerd 20.10 cannot grant every capability
+here; the flags of scripts/kind-docker-wrapper/docker replace it): every capability the engine can grant (all but
+CAP_SYS_RESOURCE here; NET_ADMIN for the routes among them), no seccomp or AppArmor confinement, unmasked /proc and /sys, tmpfs /run and /tmp, a volume for
 /var, the node image's stop signal. laptop-entrypoint remounts the cgroup hierarchies read-write, keeps systemd from
 mounting hierarchies Docker did not (that would break every kind node started meanwhile), and makes /etc/resolv.conf
 the symlink to resolved's stub, as on a laptop. resolved has no upstream server (resolved-laptop.conf): a name outside
@@ -56,11 +56,9 @@ HOME = f"/home/{USER}"
 PYTHON = "/opt/hostreach-venv/bin/python"
 BOOT_TIMEOUT = 90.0
 # What kind runs its nodes with, where `--privileged` cannot be had (scripts/kind-docker-wrapper/docker; kind's own
-# node arguments: tmpfs /run and /tmp, a volume for /var).
+# node arguments: tmpfs /run and /tmp, a volume for /var). The capabilities: _capability_flags().
 RUN_FLAGS = (
     "--tty",
-    "--cap-add=ALL",
-    "--cap-drop=SYS_RESOURCE",
     "--security-opt=seccomp=unconfined",
     "--security-opt=apparmor=unconfined",
     "--security-opt=systempaths=unconfined",
@@ -223,6 +221,15 @@ def _address(name: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def _capability_flags(image: str) -> list[str]:
+    """Every capability the engine can grant. Engine 29 leaves out of `--cap-add=ALL` what is not in its bounding set
+    (here CAP_SYS_RESOURCE) and refuses to drop that again; Debian's 20.10 fails on it ("unable to apply caps"), so
+    there it is dropped by name, as scripts/kind-docker-wrapper/docker does."""
+    every = ["--cap-add=ALL"]
+    tried = subprocess.run(["docker", "run", "--rm", *every, "--network=none", "--entrypoint=/bin/true", image], capture_output=True, check=False)
+    return every if tried.returncode == 0 else [*every, "--cap-drop=SYS_RESOURCE"]
+
+
 @contextlib.contextmanager
 def running_laptop(image: str | None = None) -> Iterator[Laptop]:
     """A laptop container on kind's network, systemd-resolved answering; removed (with its /var volume) afterwards,
@@ -231,7 +238,7 @@ def running_laptop(image: str | None = None) -> Iterator[Laptop]:
     name = f"hostreach-laptop-{uuid.uuid4().hex[:6]}"
     start = time.monotonic()
     try:
-        run = ["docker", "run", "--detach", f"--name={name}", "--hostname=laptop", f"--label={CONTAINER_LABEL}={name}", *RUN_FLAGS]
+        run = ["docker", "run", "--detach", f"--name={name}", "--hostname=laptop", f"--label={CONTAINER_LABEL}={name}", *_capability_flags(image), *RUN_FLAGS]
         subprocess.run([*run, "--network=none", image], check=True, stdout=subprocess.DEVNULL)
         # Its only network is kind's, as on a machine whose link toward the nodes is Docker's bridge of that network.
         subprocess.run(["docker", "network", "disconnect", "none", name], check=True)

@@ -1,5 +1,5 @@
 """`Fleet.route_to(subnet)` (tests/harness/fleet.py): a laptop reaches the kind cluster's node only once the fleet is
-routed to the kind network, and the plumbing (the namespaces' routes, the tagged DOCKER-USER rules) is gone after
+routed to the kind network, and the plumbing (the namespaces' routes, the tagged DOCKER-USER and raw PREROUTING rules) is gone after
 teardown, and after the sweep of a fleet whose pytest died. The only peer is the kind node the harness made."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from harness.fleet import IPTABLES, FleetHost, fleet_up, forward_tag, leftovers, sweep_stale_fleets
+from harness.fleet import FleetHost, fleet_up, leftovers, sweep_stale_fleets, tagged_rules
 from harness.fleet_kind import API_PORT, kind_subnet
 from harness.kind import KindCluster
 from harness.versions import REPO_ROOT
@@ -35,11 +35,6 @@ def tcp_connect(host: FleetHost, address: str, port: int) -> str:
     return host.run(["/usr/bin/python3", "-c", code]).stdout.strip()
 
 
-def tagged_rules(run_id: str) -> list[str]:
-    listed = subprocess.run([IPTABLES, "-S"], capture_output=True, text=True, check=True).stdout.splitlines()
-    return [line for line in listed if forward_tag(run_id) in line]
-
-
 def test_route_to_lets_the_laptops_reach_the_kind_node_and_teardown_removes_it(kind_cluster: KindCluster) -> None:
     subnet = kind_subnet(kind_cluster)
     node = kind_cluster.node_ips[kind_cluster.control_plane]
@@ -49,7 +44,7 @@ def test_route_to_lets_the_laptops_reach_the_kind_node_and_teardown_removes_it(k
         host = fleet.hosts[0]
         assert tcp_connect(host, node, API_PORT) == "Network is unreachable", "nothing routed before route_to"
         fleet.route_to(subnet)
-        assert len(tagged_rules(fleet.run_id)) == 2
+        assert [rule.split()[:3] for rule in tagged_rules(fleet.run_id)] == [["filter", "-A", "DOCKER-USER"]] * 2 + [["raw", "-A", "PREROUTING"]]
         for laptop in fleet.hosts:
             route = subprocess.run(["ip", "-n", laptop.netns, "-4", "route", "show", subnet], capture_output=True, text=True, check=True).stdout
             assert route.split()[:3] == [subnet, "via", laptop.peer], route
@@ -79,7 +74,7 @@ def test_the_sweep_of_a_dead_fleet_removes_its_forward_rules(kind_cluster: KindC
     finally:
         os.kill(owner.pid, signal.SIGKILL)  # no teardown runs
         owner.wait()
-    assert len(tagged_rules(made["run_id"])) == 2
+    assert len(tagged_rules(made["run_id"])) == 3
     assert made["run_id"] in sweep_stale_fleets()
     assert tagged_rules(made["run_id"]) == []
     assert leftovers(made["run_id"], [made["user"]], [made["uid"]], made["block"]) == []
