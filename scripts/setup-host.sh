@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs and makes sure a Docker engine answers.
+# Installs the Debian packages the test suite needs and makes sure a Docker engine answers (Engine 29 unless one does).
 # Idempotent: a machine that already has everything costs one `docker info`.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 # openssh-server and sudo: the SSH fleet of tests/harness/fleet.py (one sshd per network namespace, sudo with a password).
 # libseccomp-dev and nftables: Docker Engine 29 (scripts/engine-build.sh builds runc with libseccomp; its nftables firewall backend runs nft).
 # python3-venv: make expose makes its runtime venv with the system python3 (tests/integration/install).
+# docker.io: the docker CLI and containerd that Engine 29 runs with, and the VM model's Debian engine 20.10.
 DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck openssh-server sudo libseccomp-dev nftables python3-venv)
 
 missing=()
@@ -29,12 +30,25 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! docker info >/dev/null 2>&1; then
-  command -v dockerd >/dev/null || die "no Docker engine answers and dockerd is not installed"
+# The host's engine when none answers: Docker Engine 29, what Docker Desktop ships, so that every test meets the engine
+# users have (built and cached by scripts/engine-build.sh, with Debian's containerd and docker CLI);
+# HOSTREACH_HOST_ENGINE=20.10 starts Debian's dockerd instead. An engine that already answers is used as it is.
+start_engine() {
+  local engine="${HOSTREACH_HOST_ENGINE:-29}" dockerd bin path="$PATH"
+  case "$engine" in
+    29)
+      bin="$("$REPO_ROOT/scripts/engine-build.sh" build)"
+      dockerd="$bin/dockerd" path="$bin:$PATH" # its docker-proxy and runc
+      ;;
+    20.10) dockerd="$(command -v dockerd)" || die "Debian's dockerd is not installed (package docker.io)" ;;
+    *) die "HOSTREACH_HOST_ENGINE must be 29 or 20.10, not '$engine'" ;;
+  esac
   mkdir -p "$HOSTREACH_CACHE"
-  log "no Docker engine answers; starting dockerd (log: $HOSTREACH_CACHE/dockerd.log)"
-  nohup dockerd >"$HOSTREACH_CACHE/dockerd.log" 2>&1 &
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || die "dockerd did not answer within 60s; see $HOSTREACH_CACHE/dockerd.log"
-fi
+  log "no Docker engine answers; starting $("$dockerd" --version) (log: $HOSTREACH_CACHE/dockerd.log)"
+  PATH="$path" nohup "$dockerd" >"$HOSTREACH_CACHE/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  die "dockerd did not answer within 60s; see $HOSTREACH_CACHE/dockerd.log"
+}
+
+docker info >/dev/null 2>&1 || start_engine
 log "Docker engine: $(docker version --format '{{.Server.Version}}')"
