@@ -13,6 +13,9 @@ options:
     description:
       - Name of the kind cluster, as given to C(kind create cluster --name).
       - Selects the kubeconfig context C(kind-<cluster>), the one kind writes, unless O(context) is set.
+      - Must be a name kind accepts, checked as kind checks it (C(^[a-z0-9.-]+$), kind's C(validNameRE) in
+        C(pkg/internal/apis/config/validate.go)), and at most 50 characters (kind's C(clusterNameMax)); any other value
+        fails before anything is read or written.
     type: str
     default: kind
   context:

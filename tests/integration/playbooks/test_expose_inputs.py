@@ -3,13 +3,17 @@ argument validation, and refuses scope-widening input before it changes anything
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
 import subprocess
+from collections.abc import Iterator
 
+import docker
 import pytest
 from ansible_runner import playbook
+from harness.kind import busybox_rootfs
 from harness.tier1 import Tier1
 
 pytestmark = pytest.mark.tier1
@@ -54,6 +58,57 @@ def test_an_empty_or_path_like_namespace_from_the_command_line_changes_no_servic
     assert done.returncode != 0, done.stdout
     assert says in done.stdout
     assert types_of(tier1, tier1_namespace) == {"bystander": "ClusterIP"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"hostreach_kind_cluster": "kind\nhost 0.0.0.0"}, "hostreach_kind_cluster 'kind\\\\nhost 0.0.0.0' is not a kind cluster name"),
+        ({"hostreach_kind_cluster": "Kind"}, "hostreach_kind_cluster 'Kind' is not a kind cluster name: its character 'K' at position 0"),
+        ({"hostreach_kind_clusters": ["kind", "dev\n"]}, "hostreach_kind_clusters[1] 'dev\\\\n' is not a kind cluster name"),
+    ],
+)
+def test_a_cluster_name_kind_refuses_fails_naming_the_value_before_any_change(tier1: Tier1, tier1_namespace: str, setting: dict, says: str) -> None:
+    """The name would reach the kube context, docker-connector.conf's marker comment and the resolver file: checked as
+    kind checks it (^[a-z0-9.-]+$, at most 50 characters) before any use, even with the context given."""
+    add_service(tier1, tier1_namespace)
+    done = expose(tier1, "-e", json.dumps({**setting, "hostreach_kind_namespaces": [tier1_namespace]}))
+    assert done.returncode != 0, done.stdout
+    assert says in done.stdout, done.stdout
+    assert "Fail on a cluster name kind would refuse" in done.stdout
+    assert types_of(tier1, tier1_namespace) == {"web": "ClusterIP"}
+
+
+@pytest.fixture
+def hostile_label_container() -> Iterator[str]:
+    """A running container (no network) whose io.x-k8s.kind.cluster label is no kind cluster name; its name. Any local
+    container can carry that label: `hostreach_kind_clusters: all` reads it from the engine."""
+    client = docker.from_env()
+    if client.containers.list(filters={"label": "io.x-k8s.kind.cluster"}):
+        pytest.skip("a kind node container runs on this engine: hostreach_kind_clusters=all would act on that cluster too")
+    image = f"hostreach/test-label:{random.randrange(1 << 32):08x}"
+    entrypoint = 'ENTRYPOINT ["/bin/busybox", "sleep", "600"]'
+    subprocess.run(["docker", "import", "--change", entrypoint, "-", image], input=busybox_rootfs({}), check=True, stdout=subprocess.DEVNULL)
+    name = image.replace("/", "-").replace(":", "-")
+    try:
+        client.containers.run(image, name=name, detach=True, network_mode="none", labels={"io.x-k8s.kind.cluster": "kind\nhost 0.0.0.0"})
+        yield name
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.containers.get(name).remove(force=True)
+        client.images.remove(image)
+
+
+def test_with_all_a_container_whose_cluster_label_is_no_kind_name_is_skipped_naming_it(
+    tier1: Tier1, tier1_namespace: str, hostile_label_container: str
+) -> None:
+    add_service(tier1, tier1_namespace)
+    done = expose(tier1, "-e", "hostreach_kind_clusters=all", "-e", f"hostreach_kind_namespaces={tier1_namespace}")
+    assert done.returncode != 0, done.stdout
+    skipped = task_output(done.stdout, "Skip the node containers whose cluster label is not a kind cluster name")
+    assert f"container {hostile_label_container}: its label io.x-k8s.kind.cluster 'kind\\\\nhost 0.0.0.0' is not a kind cluster name" in skipped
+    assert "no container carries the label io.x-k8s.kind.cluster with a name kind accepts" in done.stdout
+    assert types_of(tier1, tier1_namespace) == {"web": "ClusterIP"}
 
 
 @pytest.mark.parametrize("steps", ["services", "container,services"])
