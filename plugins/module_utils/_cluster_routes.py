@@ -6,8 +6,13 @@ and Pod IPs open from the host with every Service left as it is. Pure: objects a
 `<service CIDR> via <a control-plane node IP>` (kube-proxy on that node translates a ClusterIP to a pod, wherever
 it runs) and `<pod CIDR> via <that node's IP>` for each node (the node delivers to its own pods). A range that
 overlaps a route the host already has (a VPN's, the LAN's) is refused: routing it to the node would cut that route
-off. Two kind clusters get the same ranges unless told otherwise (10.244.0.0/16 and 10.96.0.0/16): the second is
-refused, naming both.
+off, and so is a range that holds the gateway of the default route. Two kind clusters get the same ranges unless told
+otherwise (10.244.0.0/16 and 10.96.0.0/16): the second is refused, naming both.
+
+Every range and address is read from the cluster, so it is input: a node address that is not an IPv4 unicast address
+is never used (the node is skipped with a warning naming it), and every wanted range goes through
+_subnets.route_refusals with the bound CLUSTER_WIDEST_PREFIX (private, not link-local, multicast or reserved, clear of
+the host's own networks) before any change.
 """
 
 from __future__ import annotations
@@ -16,17 +21,20 @@ import ipaddress
 import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import PlanError
-from ansible_collections.hostreach.kind.plugins.module_utils._subnets import parse_network
+from ansible_collections.hostreach.kind.plugins.module_utils._subnets import parse_network, refusal_problems
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 KIND_FIELDS = "networking.podSubnet and networking.serviceSubnet of the kind config (kind create cluster --config)"
+# The apiserver refuses an IPv4 Service range wider than /12; no range of a cluster needs to be wider.
+CLUSTER_WIDEST_PREFIX = 12
 
 
 class Node(t.NamedTuple):
     name: str
-    ip: str | None  # InternalIP, IPv4
+    ip: str | None  # InternalIP, an IPv4 unicast address as ipaddress spells it
     pod_cidrs: list  # IPv4Networks of spec.podCIDRs
     control_plane: bool
+    warnings: tuple = ()  # what of the Node object was not used, and why
 
 
 class Route(t.NamedTuple):
@@ -57,15 +65,50 @@ def service_cidrs(objects: list | None, cluster_configuration: dict | None) -> t
     raise PlanError("the cluster says nowhere what its Service range is: it has no ServiceCIDR objects and no readable kube-system/kubeadm-config")
 
 
+def _address(text: t.Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _unicast(address: ipaddress.IPv4Address) -> bool:
+    return not (address.is_unspecified or address.is_loopback or address.is_link_local or address.is_multicast or address.is_reserved)
+
+
+def node_address(name: str, addresses: list) -> tuple:
+    """(the first IPv4 unicast InternalIP of the Node `name`, as ipaddress spells it, or None; warnings naming the node):
+    an InternalIP that is no IP address at all, or an IPv4 address no node can have, is never used."""
+    warnings, found = [], []
+    for entry in addresses:
+        if not isinstance(entry, dict) or entry.get("type") != "InternalIP":
+            continue
+        address = _address(entry.get("address"))
+        if address is None or (address.version == 4 and not _unicast(address)):
+            warnings.append(f"node {name!r}: InternalIP {entry.get('address')!r} is not an IPv4 unicast address; it is not used")
+        elif address.version == 4:
+            found.append(str(address))
+    if not found:
+        warnings.append(f"node {name!r} has no IPv4 InternalIP: it is skipped, nothing is routed through it")
+    return (found[0] if found else None), warnings
+
+
+def _pod_cidrs(name: str, spec: dict) -> tuple:
+    texts = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
+    bad = [text for text in texts if not isinstance(text, str) or parse_network(text.strip()) is None]
+    return _ipv4(text for text in texts if text not in bad), [f"node {name!r}: spec.podCIDRs entry {text!r} is not a CIDR; it is not used" for text in bad]
+
+
 def cluster_nodes(nodes: list) -> list:
-    """The Node objects as Nodes: InternalIP (IPv4), spec.podCIDRs (IPv4), whether it is a control-plane node."""
+    """The Node objects as Nodes: InternalIP (IPv4, parsed), spec.podCIDRs (IPv4, parsed), whether it is a control-plane
+    node, and warnings about what of the object was not used."""
     found = []
     for node in nodes:
         meta, spec = node.get("metadata") or {}, node.get("spec") or {}
-        addresses = (node.get("status") or {}).get("addresses") or []
-        ips = [a["address"] for a in addresses if a.get("type") == "InternalIP" and ":" not in a.get("address", ":")]
-        cidrs = _ipv4(spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else []))
-        found.append(Node(meta.get("name", "?"), ips[0] if ips else None, cidrs, CONTROL_PLANE_LABEL in (meta.get("labels") or {})))
+        name = str(meta.get("name", "?"))
+        ip, warnings = node_address(name, (node.get("status") or {}).get("addresses") or [])
+        cidrs, cidr_warnings = _pod_cidrs(name, spec)
+        found.append(Node(name, ip, cidrs, CONTROL_PLANE_LABEL in (meta.get("labels") or {}), tuple(warnings + cidr_warnings)))
     return sorted(found, key=lambda n: n.name)
 
 
@@ -79,14 +122,37 @@ def wanted_routes(cidrs: list, nodes: list) -> list:
     return routes
 
 
+def refusals(cluster: str, wanted: list, host_routes: list) -> list:
+    """Why wanted routes must not go in whatever the host's other routes are (_subnets.route_refusals with the bound
+    CLUSTER_WIDEST_PREFIX): `<range> (<role> range of cluster <cluster>, via node <node>): <reasons>`."""
+    origins = [(r.cidr, f"the {r.role} range of cluster {cluster}, via node {r.node}") for r in wanted]
+    return refusal_problems(origins, host_routes, CLUSTER_WIDEST_PREFIX)
+
+
+def _default_route_conflict(cluster: str, want: Route, route: t.Any) -> str | None:
+    """The default route conflicts only with a range that holds its gateway (the host would lose its router)."""
+    gateway = _address(route.gateway)
+    if gateway is None or gateway.version != 4 or gateway not in want.cidr:
+        return None
+    return (
+        f"the {want.role} range {want.cidr} of cluster {cluster} holds {route.gateway}, the gateway of this host's default route "
+        f"(dev {route.device}): routing it to the node would cut this host off from its router; create the cluster with other {KIND_FIELDS}"
+    )
+
+
 def conflicts(cluster: str, wanted: list, existing: list, is_ours: t.Callable, owner_of: t.Callable) -> list:
-    """Why wanted routes cannot go in: each overlaps a route the host has that is not one of this cluster's. `existing`
-    are routes with .network, .gateway, .device; `is_ours(route)` says a route is this cluster's; `owner_of(route)`
-    names the other kind cluster a route was made for (None for a route of something else)."""
+    """Why wanted routes cannot go in: each overlaps a route the host has that is not one of this cluster's, or holds
+    the default route's gateway. `existing` are routes with .network, .gateway, .device; `is_ours(route)` says a route
+    is this cluster's; `owner_of(route)` names the other kind cluster a route was made for (None for a route of
+    something else)."""
     problems = []
     for want in wanted:
         for route in existing:
-            if route.network.prefixlen == 0 or not route.network.overlaps(want.cidr) or is_ours(route):
+            if route.network.prefixlen == 0:
+                problem = _default_route_conflict(cluster, want, route)
+                problems += [problem] if problem else []
+                continue
+            if not route.network.overlaps(want.cidr) or is_ours(route):
                 continue
             via = (f" via {route.gateway}" if route.gateway else "") + (f" dev {route.device}" if route.device else "")
             other = owner_of(route)

@@ -3,10 +3,16 @@
 """Where kind_cluster_routes puts a cluster's routes: this host's table (Linux), or docker-connector's config and the
 Docker VM's table (macOS). Each target reads what is there, says which routes are this cluster's and whose the others
 are, and applies a plan; the plan itself is _cluster_routes'.
+
+Every route goes into a command as words made from ipaddress objects (`route_words`), and into the VM's shell script
+quoted (shlex.quote): a value read from the cluster or the VM that is not an IPv4 network or address never reaches
+`ip` or the shell.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import shlex
 import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _config_file, _connector_conf, _connector_file, _docker, _host_routes, _vm_tools
@@ -28,6 +34,22 @@ def kind_cluster_of(docker_host: str | None, address: str) -> str | None:
     except HostreachError:
         return None
     return None
+
+
+def route_words(verb: str, cidr: t.Any, via: t.Any) -> list:
+    """`ip route <verb> <cidr> via <via>` as words, rebuilt from ipaddress objects; RouteError for anything else."""
+    try:
+        network, address = ipaddress.IPv4Network(str(cidr)), ipaddress.IPv4Address(str(via))
+    except ValueError as exc:
+        raise RouteError(f"refusing to route {str(cidr)!r} via {str(via)!r}: {exc}; nothing was changed") from None
+    return ["ip", "route", verb, str(network), "via", str(address)]
+
+
+def vm_script(remove: list, add: list) -> str:
+    """The shell script that removes and adds (cidr, via) routes inside the Docker VM, every word quoted; "" for none."""
+    lines = [" ".join(shlex.quote(w) for w in route_words("del", c, v)) for c, v in remove]
+    lines += [" ".join(shlex.quote(w) for w in route_words("replace", c, v)) for c, v in add]
+    return "set -e\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 class Target(t.Protocol):
@@ -66,10 +88,9 @@ class HostTable:
         return kind_cluster_of(self.module.params.get("docker_host"), route.gateway) or f"another kind cluster (its node {route.gateway})"
 
     def apply(self, wanted: list, add: list, remove: list) -> None:
-        for cidr, via in remove:
-            self._ip("route", "del", cidr, "via", via, "proto", PROTO)
-        for cidr, via in add:
-            self._ip("route", "replace", cidr, "via", via, "proto", PROTO)
+        commands = [route_words("del", c, v) for c, v in remove] + [route_words("replace", c, v) for c, v in add]
+        for words in commands:
+            self._ip(*words[1:], "proto", PROTO)
 
 
 class Connector:
@@ -131,10 +152,9 @@ class Connector:
         and loses this cluster's others."""
         present = self.module.params["state"] == "present"
         keep = [r.cidr for r in wanted] if present else []
+        want = {(r.cidr, r.via) for r in wanted} if present else set()
+        script = vm_script([(c, v) for c, v in self.vm_routes if (c, v) not in want], sorted(want - set(self.vm_routes), key=str))
         routes = _connector_file.Routes(keep, [c for c in self.lined if c not in keep], keep)
         _connector_file.update(self.module, self.target, routes, owner=self.cluster, create=False)
-        want = {(r.cidr, r.via) for r in wanted} if present else set()
-        script = [f"ip route del {c} via {v}" for c, v in self.vm_routes if (c, v) not in want]
-        script += [f"ip route replace {c} via {v}" for c, v in sorted(want - set(self.vm_routes), key=str)]
         if script:
-            self._vm("set -e\n" + "\n".join(script) + "\n")
+            self._vm(script)
