@@ -7,6 +7,10 @@ macOS reads /etc/resolver/<domain> (one file per domain, `nameserver <ip>`): the
 our marker; a file there that is not ours, or that another cluster wrote for the same domain, is refused.
 systemd-resolved (Linux) routes a domain to a link's DNS servers when the link has the routing-only domain `~<domain>`:
 the link is the one the host reaches the DNS Service through (the routes of kind_cluster_routes).
+
+The domain is the cluster's word, so it is input: whatever it names, the host's own lookups of it go to the cluster, as
+root set it. Taken by default are only kind's default (cluster.local) and names under a suffix that is never delegated
+in the public DNS (PRIVATE_SUFFIXES); anything else only when the user names that very domain (allow_domain).
 """
 
 from __future__ import annotations
@@ -14,11 +18,18 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import PlanError
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import InputError, PlanError
 
 MARKER = "# hostreach.kind cluster "
 DOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LINK_LINE = re.compile(r"^Link \d+ \((?P<link>[^)]+)\):\s*(?P<values>.*)$")
+# kind's and Kubernetes' default domain: the one name under mDNS's .local that is taken.
+KIND_DEFAULT = "cluster.local"
+# Suffixes no public name is ever under: .internal (ICANN's private-use TLD, 2024), .test, .example and .invalid
+# (RFC 2606, RFC 6761), home.arpa (RFC 8375, home networks). A domain is taken when it is strictly under one of them.
+# Not .localdomain: no RFC and no ICANN decision reserves it (a convention only, and localhost.localdomain's).
+PRIVATE_SUFFIXES = ("internal", "test", "example", "invalid", "home.arpa")
+_REVERSE_ZONES = ("in-addr.arpa", "ip6.arpa")
 
 
 def cluster_domain(cluster_configuration: dict | None, kubelet_configuration: dict | None) -> tuple:
@@ -34,6 +45,53 @@ def cluster_domain(cluster_configuration: dict | None, kubelet_configuration: di
             f"the cluster says nowhere which DNS domain it serves (kube-system/kubeadm-config networking.dnsDomain, kubelet-config clusterDomain): {found!r}"
         )
     return str(found), source
+
+
+def allowed_domain(value: str | None) -> str | None:
+    """The allow_domain option as a domain to compare (lower case, a trailing dot dropped); None when not set."""
+    if not value:
+        return None
+    domain = value.lower()[:-1] if value.endswith(".") else value.lower()
+    if not DOMAIN.fullmatch(domain):
+        raise InputError(f"allow_domain {value!r} is not a DNS domain (letters, digits, '-' and dots, such as cluster.internal); nothing was changed")
+    return domain
+
+
+def domain_refusal(domain: str) -> str | None:
+    """Why the host's resolver must not send ``domain`` (a valid domain) to a cluster, or None when it may."""
+    labels = domain.split(".")
+    if domain == KIND_DEFAULT or any(domain.endswith(f".{suffix}") for suffix in PRIVATE_SUFFIXES):
+        return None
+    if labels[-1] == "localhost":
+        return "localhost and the names under it are this host itself (RFC 6761)"
+    if labels[-1] == "local":
+        return (
+            f"it is mDNS's domain .local (RFC 6762), where the machines and printers of the local network are found; "
+            f"only {KIND_DEFAULT}, kind's and Kubernetes' default, is taken there"
+        )
+    if any(domain == zone or domain.endswith(f".{zone}") for zone in _REVERSE_ZONES):
+        return "it is a reverse-lookup zone: the host's lookups of the names of addresses would be asked of the cluster"
+    if len(labels) == 1:
+        return "a one-label domain is a top-level domain: every name under it would be asked of the cluster"
+    if domain in PRIVATE_SUFFIXES:
+        return f"{domain} is the home network's own domain (RFC 8375): only names under it are taken, such as cluster.{domain}"
+    reserved = ", ".join(f".{suffix}" for suffix in PRIVATE_SUFFIXES)
+    return f"it is not under a suffix reserved for private or special use ({reserved}): names of the public DNS would be asked of the cluster"
+
+
+def domain_problem(cluster: str, domain: str, source: str, allow: str | None) -> str | None:
+    """Why the cluster's domain is refused, with the fix; None when domain_refusal takes it or ``allow`` (allowed_domain's)
+    is that very domain."""
+    why = domain_refusal(domain)
+    if why is None or domain == allow:
+        return None
+    named = f" (allow_domain names {allow}, not {domain})" if allow else ""
+    return (
+        f"the cluster {cluster} serves the DNS domain {domain} ({source}), which is not sent to it from this host: {why}{named}. "
+        f"If this domain is meant, name it: allow_domain: {domain} (-e hostreach_kind_dns_allow_domain={domain} for the playbooks); "
+        f"else give the cluster another domain when it is created, such as {KIND_DEFAULT} or one under .internal "
+        "(kubeadmConfigPatches setting networking.dnsDomain in its kind config; the kubelet's clusterDomain follows it); nothing was changed"
+    )
 
 
 def resolver_file(cluster: str, domain: str, nameserver: str) -> str:

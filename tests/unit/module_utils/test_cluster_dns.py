@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import PlanError
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import InputError, PlanError
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 # `resolvectl dns` and `resolvectl domain` of systemd 252 (Debian 12), recorded in the test laptop of
 # tests/harness/laptop.py after kind_cluster_dns had run: a link with the cluster's server, one without any.
@@ -129,3 +131,110 @@ def test_absent_leaves_another_clusters_or_tools_settings() -> None:
     # Someone added a server or a domain to the link meanwhile: reverting would drop it.
     assert plan("eth0", "10.96.0.10", "Link 722 (eth0): 10.96.0.10 192.0.2.1\n", RESOLVECTL_DOMAIN, "absent") == ([], None)
     assert plan("eth0", "10.96.0.10", RESOLVECTL_DNS, "Link 722 (eth0): ~cluster.local corp.example\n", "absent") == ([], None)
+
+
+# The domain the cluster names is input: only kind's default and names strictly under a reserved suffix are taken.
+SOURCE = "networking.dnsDomain of kube-system/kubeadm-config"
+# The last labels under which a domain can be taken at all (cluster.local under local, x.home.arpa under arpa).
+TAKEN_LAST_LABELS = {"internal", "test", "example", "invalid", "local", "arpa"}
+LABEL = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?", fullmatch=True)
+DOMAINS = st.lists(LABEL, min_size=1, max_size=5).map(".".join)
+
+
+def problem(domain: str, allow: str | None = None) -> str | None:
+    return _cluster_dns.domain_problem("dev", domain, SOURCE, _cluster_dns.allowed_domain(allow))
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["cluster.local", "dev.internal", "a.b.internal", "kind.test", "cluster.example", "cluster.invalid", "kind.home.arpa", "x.y.home.arpa"],
+)
+def test_kinds_default_and_names_under_a_reserved_suffix_are_taken(domain: str) -> None:
+    assert _cluster_dns.domain_refusal(domain) is None
+    assert problem(domain) is None
+
+
+@pytest.mark.parametrize(
+    "domain, why",
+    [
+        ("com", "a one-label domain is a top-level domain"),
+        ("cluster", "a one-label domain is a top-level domain"),
+        ("internal", "a one-label domain is a top-level domain"),
+        ("arpa", "a one-label domain is a top-level domain"),
+        ("local", "mDNS's domain .local (RFC 6762)"),
+        ("printer.local", "mDNS's domain .local (RFC 6762)"),
+        ("svc.cluster.local", "mDNS's domain .local (RFC 6762)"),
+        ("localhost", "this host itself (RFC 6761)"),
+        ("app.localhost", "this host itself (RFC 6761)"),
+        ("in-addr.arpa", "a reverse-lookup zone"),
+        ("10.in-addr.arpa", "a reverse-lookup zone"),
+        ("168.192.in-addr.arpa", "a reverse-lookup zone"),
+        ("ip6.arpa", "a reverse-lookup zone"),
+        ("d.f.ip6.arpa", "a reverse-lookup zone"),
+        ("home.arpa", "home.arpa is the home network's own domain (RFC 8375)"),
+        ("example.com", "not under a suffix reserved for private or special use"),
+        ("corp.dev", "not under a suffix reserved for private or special use"),
+        ("cluster.localdomain", "not under a suffix reserved for private or special use"),  # a convention, reserved by no one
+        ("co.uk", "not under a suffix reserved for private or special use"),
+        ("uri.arpa", "not under a suffix reserved for private or special use"),
+        ("internal.com", "not under a suffix reserved for private or special use"),
+        ("test.example.org", "not under a suffix reserved for private or special use"),
+    ],
+)
+def test_a_domain_that_takes_the_hosts_own_names_is_refused_naming_it_why_and_the_fix(domain: str, why: str) -> None:
+    assert why in _cluster_dns.domain_refusal(domain)
+    message = problem(domain)
+    assert message.startswith(f"the cluster dev serves the DNS domain {domain} ({SOURCE}), which is not sent to it from this host: ")
+    assert why in message
+    assert f"allow_domain: {domain} (-e hostreach_kind_dns_allow_domain={domain} for the playbooks)" in message
+    assert "networking.dnsDomain in its kind config" in message and message.endswith("nothing was changed")
+    # Named, it is taken; named another way (case, a trailing dot), too; another name does not let it through.
+    assert problem(domain, domain) is None
+    assert problem(domain, domain.upper() + ".") is None
+    other = problem(domain, "other.example.com")
+    assert other.startswith(message.split(". If")[0]) and f"(allow_domain names other.example.com, not {domain})" in other
+
+
+@pytest.mark.parametrize("allow", ["", None])
+def test_no_allow_domain_is_none(allow: str | None) -> None:
+    assert _cluster_dns.allowed_domain(allow) is None
+
+
+@pytest.mark.parametrize("allow", ["Not A Domain", "a..b", ".", "com\n", "../etc", "-com", "corp.dev..", "*.corp.dev"])
+def test_an_allow_domain_that_is_no_domain_is_refused_before_anything(allow: str) -> None:
+    with pytest.raises(InputError, match=r"^allow_domain .* is not a DNS domain"):
+        _cluster_dns.allowed_domain(allow)
+
+
+@given(DOMAINS)
+def test_a_one_label_domain_or_one_under_no_reserved_suffix_is_refused_unless_named_exactly(domain: str) -> None:
+    assume(len(domain.split(".")) == 1 or domain.split(".")[-1] not in TAKEN_LAST_LABELS)
+    assert problem(domain) is not None
+    assert problem(domain, domain) is None
+    assert problem(domain, domain.upper() + ".") is None
+    assert problem(domain, f"x{domain}") is not None and problem(domain, f"x.{domain}") is not None
+
+
+@given(DOMAINS, st.sampled_from(["localhost", "local", "in-addr.arpa", "ip6.arpa", "arpa"]))
+def test_names_of_the_host_mdns_and_reverse_zones_are_refused_unless_named(labels: str, suffix: str) -> None:
+    domain = f"{labels}.{suffix}"
+    assume(domain != "cluster.local" and not domain.endswith(".home.arpa"))
+    assert problem(domain) is not None and problem(domain, domain) is None
+
+
+@given(DOMAINS, st.sampled_from(_cluster_dns.PRIVATE_SUFFIXES))
+def test_every_name_under_a_reserved_suffix_is_taken(labels: str, suffix: str) -> None:
+    assert problem(f"{labels}.{suffix}") is None
+
+
+@given(st.text(max_size=40))
+def test_no_override_ever_takes_a_domain_that_is_not_valid(text: str) -> None:
+    """What the cluster says is checked before the override is looked at: an invalid domain is refused whatever
+    allow_domain says, and allow_domain itself must be a valid domain."""
+    assume(not _cluster_dns.DOMAIN.fullmatch(text))
+    with pytest.raises(PlanError, match="says nowhere which DNS domain it serves"):
+        _cluster_dns.cluster_domain({"networking": {"dnsDomain": text}}, {"clusterDomain": text})
+    stripped = text.lower()[:-1] if text.endswith(".") else text.lower()
+    if text and not _cluster_dns.DOMAIN.fullmatch(stripped):
+        with pytest.raises(InputError):
+            _cluster_dns.allowed_domain(text)

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
 from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_dns
 from ansible_runner import in_process
@@ -112,3 +113,61 @@ def test_check_mode_before_the_routes_previews_the_file_a_real_run_refuses(resol
     monkeypatch.setattr(_host_routes, "read_routes", lambda: [ROUTED[0], bridge, vpn])
     refused = dns(resolver_dir, check=True)
     assert refused["failed"] is True and "(its route: via 10.8.0.1 dev tun0 (10.96.0.0/12))" in refused["msg"]
+
+
+HOSTILE = ["com", "local", "10.in-addr.arpa", "example.com"]
+
+
+def warnings(result: dict) -> list:
+    """The warnings' texts (Ansible 2.19 reports each as a dict with its event). Ansible keeps them for the process:
+    a test that reads them starts with none (monkeypatch.setattr(ansible_warnings, "_global_warnings", {}))."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+
+
+def serving(monkeypatch: pytest.MonkeyPatch, domain: str) -> None:
+    """The cluster as given, serving `domain` (its networking.dnsDomain)."""
+    monkeypatch.setattr(kind_cluster_dns, "gather_cluster", lambda params: CLUSTER._replace(domain=domain))
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check"])
+@pytest.mark.parametrize("domain", HOSTILE)
+def test_a_domain_that_takes_the_hosts_own_names_writes_no_resolver_file_and_says_why(
+    resolver_dir: Path, monkeypatch: pytest.MonkeyPatch, domain: str, check: bool
+) -> None:
+    serving(monkeypatch, domain)
+    refused = dns(resolver_dir, check=check)
+    assert refused["failed"] is True and refused["changed"] is False
+    assert refused["msg"].startswith(f"the cluster dev serves the DNS domain {domain} (networking.dnsDomain of kube-system/kubeadm-config), which is not")
+    assert f"allow_domain: {domain}" in refused["msg"] and refused["msg"].endswith("nothing was changed")
+    assert not resolver_dir.exists()
+    # Another domain named does not let it through either.
+    assert dns(resolver_dir, check=check, allow_domain="corp.example")["failed"] is True and not resolver_dir.exists()
+
+
+@pytest.mark.parametrize("domain", HOSTILE)
+def test_a_refused_domain_named_in_allow_domain_is_sent_to_the_cluster(resolver_dir: Path, monkeypatch: pytest.MonkeyPatch, domain: str) -> None:
+    serving(monkeypatch, domain)
+    result = dns(resolver_dir, allow_domain=f"{domain.upper()}.")
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    assert (resolver_dir / domain).read_text() == EXPECTED.replace("cluster.local", domain)
+
+
+def test_teardown_of_a_refused_domain_leaves_the_resolver_alone_unless_named(resolver_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An earlier version wrote /etc/resolver/com for the cluster: teardown warns and keeps it; named, it goes."""
+    serving(monkeypatch, "com")
+    assert dns(resolver_dir, allow_domain="com")["changed"] is True
+    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+    kept = dns(resolver_dir, state="absent")
+    assert kept["changed"] is False and not kept.get("failed"), kept.get("msg")
+    says = "the cluster dev serves the DNS domain com (networking.dnsDomain of kube-system/kubeadm-config)"
+    assert [message.split(", which")[0] for message in warnings(kept)] == [says]
+    assert (resolver_dir / "com").exists()
+    assert dns(resolver_dir, state="absent", allow_domain="com")["changed"] is True
+    assert os.listdir(resolver_dir) == []
+
+
+def test_an_allow_domain_that_is_no_domain_is_refused_before_the_cluster_is_read(resolver_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind_cluster_dns, "gather_cluster", lambda params: pytest.fail("the cluster was read"))
+    refused = dns(resolver_dir, allow_domain="../../etc")
+    assert refused["failed"] is True and refused["msg"].startswith("allow_domain '../../etc' is not a DNS domain")
+    assert not resolver_dir.exists()
