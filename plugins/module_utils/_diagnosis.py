@@ -11,8 +11,9 @@ The vocabulary (every probe result carries one of these in ``diagnosis``):
   TLS failure          TCP connected, the TLS handshake of an https URL failed
   HTTP error           TCP connected, but no HTTP answer came (the port speaks something else, or hung up)
   connect failed       any other socket error, given in ``error``
-  not routed           a ClusterIP or Pod IP this host has no route to through a kind node: not probed, so that
-                       nothing goes out by the default route to an address that is not the cluster's
+  not routed           a ClusterIP or Pod IP this host has no route to through a kind node, or a load balancer's
+                       address (Service status) that is neither a kind node's nor routed through one or the kind
+                       network: not probed, so that nothing goes out to an address that is not the cluster's
   name not resolved    a Service's DNS name this host's resolver does not resolve: not probed
 """
 
@@ -57,9 +58,15 @@ def network_hint(diagnosis: str, via: str, tunnel: bool) -> str:
         TLS_FAILURE: "TCP connects but the TLS handshake fails: the port may not speak HTTPS (its name or appProtocol says https)",
         HTTP_ERROR: "TCP connects but no HTTP answer comes: the port may not speak HTTP (name it, or set appProtocol, for what it speaks)",
         CONNECT_FAILED: f"the connection failed for another reason (see error); {DOCTOR}",
-        NOT_ROUTED: (
+        NOT_ROUTED: {
+            "load balancer": "the Service's status names a load balancer address that is no kind node's and that this host routes"
+            " neither through a kind node nor as it routes the nodes (the kind network), so it was not probed: a load balancer"
+            " for kind (cloud-provider-kind, MetalLB) takes its addresses from the kind network, which on macOS docker-connector"
+            " routes (hostreach.kind.docker_bridge_routes); check the Service's status.loadBalancer.ingress",
+        }.get(
+            via,
             "this host routes the address through no kind node (it would leave by the default route), so it was not probed: "
-            "route the cluster's ranges first (hostreach_kind_reach: routes, or hostreach.kind.kind_cluster_routes)"
+            "route the cluster's ranges first (hostreach_kind_reach: routes, or hostreach.kind.kind_cluster_routes)",
         ),
         NAME_NOT_RESOLVED: (
             "this host's resolver does not send the cluster's domain to the cluster's DNS Service: hostreach_kind_dns "

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _diagnosis, _endpoints, _urls
+from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route, covering
 from ansible_collections.hostreach.kind.plugins.module_utils._nodeport_plan import Plan
 from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import port_view, spec_of
@@ -49,6 +50,68 @@ def service_report(service: dict, plan_: Plan, node_ips: list, counts: dict | No
     return result
 
 
+def service_reports(results: list, addresses: dict, counts: dict | None, reach: str, domain: str | None) -> list:
+    """service_report of every (plan, Service) in ``results``, each with the node addresses of its own IP families
+    (``addresses``: node name -> InternalIPs). A Service that gets no URL because no node has an address of its
+    families says so in its skip_reason."""
+    reports = []
+    for plan_, service in results:
+        node_ips = _urls.family_node_ips(addresses, _urls.ip_families(service))
+        report = service_report(service, plan_, node_ips, counts, reach, domain)
+        if addresses and not node_ips and not report["urls"] and report["skip_reason"] is None and reach != "routes":
+            report["skip_reason"] = no_family_reason(service)
+        reports.append(report)
+    return reports
+
+
+def no_family_reason(service: dict) -> str:
+    families = spec_of(service).get("ipFamilies") or ["IPv4"]
+    return (
+        f"no node has an InternalIP of the Service's IP families ({', '.join(map(str, families))}): kube-proxy serves its"
+        " nodePorts only on node addresses of those families, so it has no node URL"
+    )
+
+
+def guarded_hosts(services: list, reach: str, domain: str | None) -> dict:
+    """The URL hosts that are probed only when this host routes them through a kind node (route_problem): host ->
+    whether it may also be on the nodes' own network. A load balancer's ingress addresses always (True); with reach
+    routes or both, the ClusterIPs and, with ``domain``, the Service names (False, which wins for a host that is both)."""
+    guarded = {address: True for service in services for address in _urls.ingress_addresses(service)}
+    if reach != "nodeport":
+        guarded.update({ip: False for service in services for ip in _urls.cluster_ips(service)})
+        guarded.update({_urls.service_name(service, domain): False for service in services if domain})
+    return guarded
+
+
+def route_problem(routes: list, host: str, node_ips: set, own_network: bool) -> str | None:
+    """None when this host sends packets for ``host`` (an IP address) through a kind node: by a route whose gateway is a
+    node's IP, or through docker-connector's tunnel (a utun device). An address that may be on the nodes' own network
+    (``own_network``: a load balancer's) may also be a node's own address, or be reached by the very route that reaches
+    a node (the kind network's; never a default route). Otherwise what is wrong, for the probe's error: such an
+    address is never sent a packet."""
+    ip = _urls.parse_ip(host)
+    if ip is None:
+        return f"{host!r} is not an IP address"
+    if own_network and str(ip) in node_ips:
+        return None
+    route = covering(routes, str(ip)) if ip.version == 4 else None
+    if route is None:
+        return f"this host has no IPv4 route to {ip}" if ip.version == 4 else f"{ip} is an IPv6 address: only IPv4 routes through kind nodes are known"
+    through_node = route.gateway in node_ips or route.device.startswith("utun")
+    if own_network:
+        node_routes = {covering(routes, node_ip) for node_ip in node_ips if _urls.parse_ip(node_ip).version == 4}
+        through_node = route.network.prefixlen > 0 and (through_node or route in node_routes)
+    if through_node:
+        return None
+    return f"this host would send packets for {ip} by the route {route_text(route)}, which goes through no kind node"
+
+
+def route_text(route: Route) -> str:
+    """A route as `ip route` shows it: `172.18.0.0/16 dev br-1a2b`, `default (0.0.0.0/0) via 10.0.2.2 dev eth0`."""
+    gateway = f" via {route.gateway}" if route.gateway else ""
+    return f"{'default (0.0.0.0/0)' if not route.network.prefixlen else route.network}{gateway} dev {route.device}"
+
+
 def probe_targets(reports: list, wait: bool) -> tuple:
     """(Targets to probe, results decided without probing). A port without a ready endpoint is not probed: its
     URLs are reported `no ready endpoints` with a hint. With ``wait``, the URLs of changed Services may refuse
@@ -77,15 +140,15 @@ def became_ready(reports: list, counts: dict, pending: set) -> list:
     return fresh
 
 
-def unprobed(address: str, diagnosis: str, error: str | None = None, hint: str | None = None) -> dict:
-    """The result for a URL that is not probed: its Service has no ready endpoint, or it is a ClusterIP this host does
-    not route through a kind node, or a name it does not resolve."""
+def unprobed(address: str, diagnosis: str, error: str | None = None, hint: str | None = None, via: str = "cluster IP") -> dict:
+    """The result for a URL that is not probed: its Service has no ready endpoint, or it is a ClusterIP or a load
+    balancer's address (``via``) this host does not route through a kind node, or a name it does not resolve."""
     return {
         "url": address,
         "reachable": False,
         "status": None,
         "error": error,
         "diagnosis": diagnosis,
-        "hint": _diagnosis.network_hint(diagnosis, "cluster IP", False) if hint is None else hint,
+        "hint": _diagnosis.network_hint(diagnosis, via, False) if hint is None else hint,
         "waited": 0.0,
     }

@@ -81,12 +81,57 @@ def cluster_ip_urls(service: dict) -> list:
     return [u for port in (service.get("spec") or {}).get("ports") or [] for u in cluster_ip_port_urls(port, ips)]
 
 
-def node_addresses(nodes: list) -> dict:
-    """Node name -> InternalIP, preferring IPv4 (docker-connector routes IPv4 only)."""
-    result = {}
+FAMILIES = {"IPv4": 4, "IPv6": 6}
+
+
+def parse_ip(text: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address `text` spells, or None: a value read from the cluster that is no plain IP address (a name,
+    garbage, a number, an IPv6 address with a %zone) must not become a URL."""
+    if not isinstance(text, str):
+        return None
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return None if getattr(ip, "scope_id", None) else ip
+
+
+def node_internal_ips(nodes: list) -> tuple:
+    """(node name -> its InternalIPs, IPv4 first; warnings). An InternalIP that is not an IP address is skipped with a
+    warning naming the node: a Node object is input, and such a value cannot be a URL."""
+    addresses, warnings = {}, []
     for node in nodes:
-        ips = [a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"]
-        ips.sort(key=lambda ip: ipaddress.ip_address(ip).version)
+        name = (node.get("metadata") or {}).get("name")
+        ips = []
+        for entry in (node.get("status") or {}).get("addresses") or []:
+            if entry.get("type") != "InternalIP":
+                continue
+            ip = parse_ip(entry.get("address"))
+            if ip is None:
+                warnings.append(f"node {name!r}: its InternalIP {entry.get('address')!r} is not an IP address; skipped (no URL uses it)")
+            else:
+                ips.append(ip)
         if ips:
-            result[node["metadata"]["name"]] = ips[0]
-    return result
+            addresses[name] = [str(ip) for ip in sorted(ips, key=lambda ip: ip.version)]
+    return addresses, warnings
+
+
+def preferred(addresses: dict) -> dict:
+    """Node name -> one InternalIP, IPv4 preferred (docker-connector routes IPv4 only): kind_nodeport's `nodes`."""
+    return {name: ips[0] for name, ips in addresses.items()}
+
+
+def ip_families(service: dict) -> list:
+    """The Service's IP families as versions, 4 and/or 6, in its order (spec.ipFamilies; none given = IPv4, as before
+    dual-stack)."""
+    families = (service.get("spec") or {}).get("ipFamilies") or ["IPv4"]
+    return [FAMILIES[family] for family in families if family in FAMILIES]
+
+
+def family_node_ips(addresses: dict, families: list) -> list:
+    """One address per node (by name) of the Service's `families`, IPv4 preferred: kube-proxy serves a Service's
+    nodePorts only on the node addresses of the Service's own families."""
+    ips = []
+    for name in sorted(addresses):
+        ips += [ip for ip in addresses[name] if ipaddress.ip_address(ip).version in families][:1]
+    return ips

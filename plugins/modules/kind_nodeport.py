@@ -19,7 +19,10 @@ description:
     never touched by O(state=absent).
   - Services that are already C(NodePort) or C(LoadBalancer) are left alone and reported with their nodePorts. A
     C(LoadBalancer) Service whose status has an ingress address (cloud-provider-kind and MetalLB give one on kind's
-    network) also gets C(http://<ingress address>:<port>) URLs.
+    network) also gets C(http://<ingress address>:<port>) URLs. With O(probe=true) such an address (it is read from the
+    cluster) is probed only when it is a node's own InternalIP, or this host routes it as it routes the nodes (the kind
+    network, never a default route), through a node, or through docker-connector's C(utun) tunnel; any other address is
+    reported V(not routed) and never sent a packet. C(spec.externalIPs) are not read and get no URL.
   - Headless Services (C(clusterIP=None)) and C(ExternalName) Services are skipped, with the reason in
     RV(services[].skip_reason).
   - Every port of a multi-port Service is kept, including the same port on TCP and UDP.
@@ -157,6 +160,10 @@ notes:
   - The URLs use the nodes' C(InternalIP) addresses (IPv4 preferred). For kind those are the node containers' IPs
     on the C(kind) Docker network; on macOS they open once docker-connector routes that network
     (M(hostreach.kind.docker_bridge_routes)).
+  - A Service's node URLs use node addresses of its own C(spec.ipFamilies) (none given means IPv4), IPv4 preferred for a
+    dual-stack Service; IPv6 addresses are written in brackets. A Service whose families no node has an address of gets
+    no node URL, and its RV(services[].skip_reason) says so.
+  - An C(InternalIP) of a Node object that is not an IP address (a name, garbage) is skipped with a warning naming the node.
   - An HTTP URL (V(http://ip:port)) is returned for ports that are evidently HTTP, by C(appProtocol) (C(http),
     C(https), C(kubernetes.io/h2c), C(kubernetes.io/ws), C(kubernetes.io/wss)), else by name (C(http), C(https), C(web),
     C(www), C(http2), C(h2c), C(http-alt), C(http-*), C(https-*), C(*-http), C(*-https)), else by port (80, 8000, 8080,
@@ -262,7 +269,9 @@ services:
       type: bool
       sample: true
     skip_reason:
-      description: Why the Service was left alone (headless, ExternalName, not changed by this module), else null.
+      description:
+        - Why the Service was left alone (headless, ExternalName, not changed by this module), or why it has no URL (no
+          node has an InternalIP of its C(spec.ipFamilies)), else null.
       type: str
       sample: "headless Service (clusterIP: None) cannot have nodePorts"
 nodes:
@@ -286,8 +295,10 @@ probes:
       nothing listens on the port), V(timed out) (no answer at all, packets are dropped on the way), V(no route to host)
       (this host has no route to the address), V(TLS failure) (TCP connected, the TLS handshake failed), V(HTTP error)
       (TCP connected, no HTTP answer came), V(connect failed) (another socket error, in C(error)) or V(not routed) (a
-      ClusterIP this host routes through no kind node; not probed, so nothing goes out by the default route) or V(name not
-      resolved) (a Service's DNS name this host does not resolve; not probed).
+      ClusterIP this host routes through no kind node, or a load balancer ingress address that is no node's and that this
+      host routes neither through a kind node nor as it routes the nodes; not probed, so nothing goes out to an address
+      that is not the cluster's; C(error) names the route it would take) or V(name not resolved) (a Service's DNS name, or
+      a load balancer's hostname, this host does not resolve; not probed).
     - C(hint) is one line saying what to look at (empty when reachable). A timeout through the tunnel (O(tunnel)) points
       at docker-connector's routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at
       the pods and their selector.
@@ -427,9 +438,10 @@ def gather_services(api: _kube.KubeApi, params: dict) -> dict:
 
 
 def gather_nodes(api: _kube.KubeApi) -> tuple:
-    """(node name -> InternalIP, warnings); a user who may not list Nodes gets a warning and no URLs."""
+    """(node name -> InternalIPs, warnings); a user who may not list Nodes gets a warning and no URLs, and an
+    InternalIP that is not an IP address a warning naming its node."""
     try:
-        return _urls.node_addresses(api.list_nodes()), []
+        return _urls.node_internal_ips(api.list_nodes())
     except KubeForbidden as exc:
         return {}, [f"no node IPs and no URLs: {exc}"]
 
@@ -515,36 +527,43 @@ def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
 # Report
 
 
-def unrouted(targets: list, cluster_addresses: set, node_ips: set) -> dict:
-    """Results for the ClusterIP (and Service name) URLs this host does not route through a kind node (a node's IP as
-    the gateway, or docker-connector's utun tunnel), or whose name it does not resolve: never probed, so nothing goes
-    out by the default route to an address that is not the cluster's."""
-    if not cluster_addresses:
+def resolve(host: str) -> str:
+    """The IPv4 address a URL's host stands for: itself when it is an IP address, else what this host's resolver says."""
+    return host if _urls.parse_ip(host) else socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+
+
+def unrouted(targets: list, guarded: dict, node_ips: set) -> dict:
+    """Results for the URLs whose host is ``guarded`` (ClusterIPs, Service names, load balancer addresses: host -> may
+    be on the nodes' own network) and that this host does not route through a kind node (or docker-connector's utun
+    tunnel), or whose name it does not resolve: never probed, so nothing goes out to an address that is not the
+    cluster's."""
+    if not guarded:
         return {}
     routes = _host_routes.read_routes()
     decided = {}
     for target in targets:
         host = _probe.split_url(target.url)[1]
-        if host not in cluster_addresses:
+        if host not in guarded:
             continue
         try:
-            address = socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+            address = resolve(host)
         except OSError as exc:
             decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NAME_NOT_RESOLVED, f"{host}: {exc}")
             continue
-        route = _host_routes.covering(routes, address)
-        if not (route and (route.gateway in node_ips or route.device.startswith("utun"))):
-            decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NOT_ROUTED)
+        problem = _service_report.route_problem(routes, address, node_ips, guarded[host])
+        if problem:
+            via = "load balancer" if guarded[host] else "cluster IP"
+            decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NOT_ROUTED, problem, via=via)
     return decided
 
 
-def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], dict | None], cluster_ips: set, tunnel: bool) -> list:
+def probes(reports: list, node_ips: set, check_mode: bool, rescan: t.Callable[[], dict | None], guarded: dict, tunnel: bool) -> list:
     """Every URL's probe result with a diagnosis and a hint, in the order of the reports. Ports without a ready
-    endpoint are not probed, nor ClusterIPs without a route through a kind node; the URLs of Services changed in this
-    run share one PROBE_SETTLE deadline, and while they are waited for, ``rescan`` (the EndpointSlices again) brings
-    in Services whose pods became ready."""
+    endpoint are not probed, nor ClusterIPs and load balancer addresses without a route through a kind node; the URLs
+    of Services changed in this run share one PROBE_SETTLE deadline, and while they are waited for, ``rescan`` (the
+    EndpointSlices again) brings in Services whose pods became ready."""
     targets, decided = _service_report.probe_targets(reports, wait=not check_mode)
-    decided.update(unrouted(targets, cluster_ips, set(nodes.values())))
+    decided.update(unrouted(targets, guarded, node_ips))
     targets = [target for target in targets if target.url not in decided]
     pending = set(decided)
 
@@ -555,23 +574,21 @@ def probes(reports: list, nodes: dict, check_mode: bool, rescan: t.Callable[[], 
         return fresh
 
     probed = {r["url"]: r for r in _probe.probe_all(targets, PROBE_SETTLE, late=None if check_mode else late)}
-    node_ips = set(nodes.values())
     for result in probed.values():
         host = _probe.split_url(result["url"])[1]
-        via = "node port" if host in node_ips else "cluster IP" if host in cluster_ips else "load balancer"
+        via = "node port" if host in node_ips else "load balancer" if guarded.get(host) else "cluster IP"
         result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, tunnel)
     return [probed.get(u) or decided[u] for r in reports for u in r["urls"]]
 
 
-def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | None, rescan: t.Callable[[], dict | None]) -> dict:
-    ips = [nodes[name] for name in sorted(nodes)]
+def report(module: AnsibleModule, results: list, addresses: dict, counts: dict | None, rescan: t.Callable[[], dict | None]) -> dict:
     reach = module.params["reach"] if module.params["state"] == "present" else "nodeport"
     domain = module.params["dns_domain"]
-    reports = [_service_report.service_report(service, plan, ips, counts, reach, domain) for plan, service in results]
+    reports = _service_report.service_reports(results, addresses, counts, reach, domain)
     result = {
         "changed": any(plan.changed for plan, _service in results),
         "services": reports,
-        "nodes": nodes,
+        "nodes": _urls.preferred(addresses),
         "urls": [u for r in reports for u in r["urls"]],
     }
     if module._diff:
@@ -581,16 +598,16 @@ def report(module: AnsibleModule, results: list, nodes: dict, counts: dict | Non
             if plan.changed
         ]
     if module.params["probe"]:
-        cluster_ips = {ip for _plan, service in results for ip in _urls.cluster_ips(service)} if reach != "nodeport" else set()
-        if reach != "nodeport" and domain:
-            cluster_ips |= {_urls.service_name(service, domain) for _plan, service in results}
+        guarded = _service_report.guarded_hosts([service for _plan, service in results], reach, domain)
         tunnel = platform.system() == "Darwin" if module.params["tunnel"] is None else module.params["tunnel"]
-        result["probes"] = probes(reports, nodes, module.check_mode, rescan, cluster_ips, tunnel)
+        node_ips = {ip for ips in addresses.values() for ip in ips}
+        result["probes"] = probes(reports, node_ips, module.check_mode, rescan, guarded, tunnel)
     return result
 
 
 def run(module: AnsibleModule) -> dict:
     params = module.params
+    _k8s_names.require_cluster_name(params["cluster"])
     check_names(params)
     _kube.require_sdk()
     api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
@@ -601,11 +618,11 @@ def run(module: AnsibleModule) -> dict:
     else:
         plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
         results = converge(module, api, plans)
-    nodes, warnings = gather_nodes(api) if params["state"] == "present" or params["reach"] != "nodeport" else ({}, [])
+    addresses, warnings = gather_nodes(api) if params["state"] == "present" or params["reach"] != "nodeport" else ({}, [])
     counts, more = gather_readiness(api, listed, results) if params["probe"] else (None, [])
     for warning in warnings + more:
         module.warn(warning)
-    return report(module, results, nodes, counts, rescan=lambda: gather_readiness(api, listed, results)[0])
+    return report(module, results, addresses, counts, rescan=lambda: gather_readiness(api, listed, results)[0])
 
 
 def main() -> None:

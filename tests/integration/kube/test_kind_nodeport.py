@@ -463,7 +463,9 @@ def test_ports_without_ready_endpoints_are_reported_so_and_never_waited_for(kube
     assert starting["diagnosis"] == "no ready endpoints" and starting["hint"].startswith("1 endpoint(s) not ready")
 
 
-def test_a_load_balancer_with_an_ingress_address_gets_urls_probed_and_is_left_alone(kube: Kube, tier1_namespace: str) -> None:
+def test_a_load_balancer_with_an_ingress_address_gets_urls_probed_and_is_left_alone(kube: Kube, tier1_namespace: str, tier1_node: str) -> None:
+    """The ingress address is tier1_node's InternalIP, 127.0.0.1 (as k3s' ServiceLB gives a node's address): an address
+    that is no kind node's and is not routed through one is never probed (test_kind_nodeport_cluster_input.py)."""
     served = kube.free_node_port()  # any free port on 127.0.0.1 does: the "load balancer" is this test's own server
     server = HTTPServer(("127.0.0.1", served), Hello)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -30,3 +30,9 @@ def test_hints_point_where_the_trouble_is() -> None:
     assert "no pod matches the selector app=web" in _diagnosis.no_endpoints_hint("shop", "app=web", 0)
     assert "2 endpoint(s) not ready" in _diagnosis.no_endpoints_hint("shop", "app=web", 2)
     assert "no selector" in _diagnosis.no_endpoints_hint("shop", None, 0)
+
+
+def test_not_routed_says_which_route_is_missing_for_a_load_balancer_and_for_a_cluster_ip() -> None:
+    load_balancer = _diagnosis.network_hint(_diagnosis.NOT_ROUTED, "load balancer", tunnel=False)
+    assert "no kind node's" in load_balancer and "kind network" in load_balancer and "status.loadBalancer.ingress" in load_balancer
+    assert "hostreach_kind_reach: routes" in _diagnosis.network_hint(_diagnosis.NOT_ROUTED, "cluster IP", tunnel=False)

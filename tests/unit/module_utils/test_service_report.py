@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport_plan, _service_report
+from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route
+from hypothesis import given
+from hypothesis import strategies as st
 from service_samples import service, write
 
 
@@ -55,3 +61,101 @@ def test_became_ready_offers_only_pending_urls_whose_port_now_has_a_ready_endpoi
     assert _service_report.became_ready([report], before, {url}) == []
     assert _service_report.became_ready([report], {("default", "api"): {("http", "TCP"): [1, 0]}}, {url}) == [Target(url, True)]
     assert _service_report.became_ready([report], {("default", "api"): {("http", "TCP"): [1, 0]}}, set()) == []
+
+
+# Every address the cluster names is probed only when routed through a kind node (issue 18, item 4) -------------------
+
+DEFAULT = Route(ipaddress.ip_network("0.0.0.0/0"), "10.0.2.2", "eth0")
+KIND = Route(ipaddress.ip_network("172.18.0.0/16"), None, "br-kind")
+LAN = Route(ipaddress.ip_network("192.168.1.0/24"), None, "eth0")
+SERVICES = Route(ipaddress.ip_network("10.96.0.0/16"), "172.18.0.2", "br-kind")
+TUNNEL = Route(ipaddress.ip_network("172.19.0.0/16"), None, "utun4")
+LINUX = [DEFAULT, KIND, LAN, SERVICES]
+NODES = {"172.18.0.2", "fc00::2"}
+
+
+@pytest.mark.parametrize(
+    ("address", "own_network", "routes", "routed"),
+    [
+        ("192.0.2.10", True, LINUX, False),  # TEST-NET-1: the default route, not the cluster's
+        ("192.168.1.20", True, LINUX, False),  # the host's own LAN: directly connected, but no kind node's network
+        ("172.18.0.200", True, LINUX, True),  # cloud-provider-kind, MetalLB: an address on the kind network
+        ("172.18.0.2", True, [DEFAULT], True),  # a node's own address (k3s' ServiceLB, the kind tier's test)
+        ("10.96.0.50", True, LINUX, True),  # through a node
+        ("172.19.0.9", True, [*LINUX, TUNNEL], True),  # through docker-connector's tunnel
+        ("192.0.2.10", True, [Route(ipaddress.ip_network("0.0.0.0/0"), "172.18.0.2", "br-kind"), KIND], False),  # never a default route
+        ("192.0.2.10", True, [DEFAULT], False),  # nodes reached by the default route do not make it the kind network's
+        ("192.0.2.10", True, [], False),
+        ("fc00::200", True, LINUX, False),  # IPv6: no IPv6 route is read, so none is known to go through a node
+        ("fc00::2", True, LINUX, True),  # but a node's own address is the node's
+        ("10.96.0.10", False, LINUX, True),  # a ClusterIP through a node, as before
+        ("172.18.0.200", False, LINUX, False),  # a ClusterIP only through a node, as before (not the nodes' network)
+        ("192.0.2.10", False, LINUX, False),
+    ],
+)
+def test_route_problem_lets_through_only_addresses_routed_through_kind_nodes(address: str, own_network: bool, routes: list, routed: bool) -> None:
+    problem = _service_report.route_problem(routes, address, NODES, own_network)
+    assert (problem is None) == routed, problem
+
+
+def test_route_problem_says_which_route_the_packets_would_take() -> None:
+    problem = _service_report.route_problem(LINUX, "192.0.2.10", NODES, True)
+    assert problem == "this host would send packets for 192.0.2.10 by the route default (0.0.0.0/0) via 10.0.2.2 dev eth0, which goes through no kind node"
+    assert _service_report.route_problem([KIND], "192.0.2.10", NODES, True) == "this host has no IPv4 route to 192.0.2.10"
+    assert "not an IP address" in _service_report.route_problem(LINUX, "1.2.3.4; x", NODES, True)
+
+
+@given(st.ip_addresses(v=4))
+def test_a_load_balancer_address_is_let_through_only_on_the_kind_network_or_through_a_node(ip) -> None:
+    routed = _service_report.route_problem(LINUX, str(ip), NODES, True) is None
+    assert routed == (ip in KIND.network or ip in SERVICES.network)
+
+
+def test_load_balancer_addresses_are_always_guarded_and_cluster_addresses_with_routes() -> None:
+    lb = service("lb", type="LoadBalancer", clusterIP="10.96.0.20")
+    lb["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}, {"hostname": "lb.example"}]}}
+    web = service("web")
+    assert _service_report.guarded_hosts([lb, web], "nodeport", None) == {"192.0.2.10": True, "lb.example": True}
+    assert _service_report.guarded_hosts([lb, web], "both", "cluster.local") == {
+        "192.0.2.10": True,
+        "lb.example": True,
+        "10.96.0.20": False,
+        "10.96.0.10": False,
+        "lb.default.svc.cluster.local": False,
+        "web.default.svc.cluster.local": False,
+    }
+
+
+def test_external_ips_get_no_url_so_they_are_never_probed() -> None:
+    lb = service("lb", type="LoadBalancer", externalIPs=["192.0.2.7"])
+    lb["spec"]["ports"][0]["nodePort"] = 30080
+    report = _service_report.service_reports([(_nodeport_plan.unchanged(lb), lb)], {"n": ["172.18.0.2"]}, None, "both", "cluster.local")[0]
+    assert not [u for u in report["urls"] if "192.0.2.7" in u]
+    assert "192.0.2.7" not in _service_report.guarded_hosts([lb], "both", "cluster.local")
+
+
+# Node URLs by the Service's IP families (issue 18, item 15) -----------------------------------------------------------
+
+
+def _exposed(families: list | None) -> tuple:
+    original = service(**({"ipFamilies": families} if families else {}))
+    plan = _nodeport_plan.plan_present(original)
+    return plan, write(original, plan)
+
+
+def test_an_ipv6_only_service_gets_no_ipv4_node_url_but_a_reason() -> None:
+    reports = _service_report.service_reports([_exposed(["IPv6"])], {"kind-control-plane": ["172.18.0.2"]}, None, "nodeport", None)
+    assert reports[0]["urls"] == []
+    assert reports[0]["skip_reason"].startswith("no node has an InternalIP of the Service's IP families (IPv6)")
+
+
+def test_an_ipv6_only_service_gets_bracketed_ipv6_node_urls_and_ipv4_services_keep_ipv4() -> None:
+    nodes = {"kind-control-plane": ["172.18.0.2", "fc00::2"]}
+    six, four, unset = (_service_report.service_reports([_exposed(f)], nodes, None, "nodeport", None)[0] for f in (["IPv6"], ["IPv4"], None))
+    assert (six["urls"], six["skip_reason"]) == (["http://[fc00::2]:30000"], None)
+    assert four["urls"] == unset["urls"] == ["http://172.18.0.2:30000"]
+
+
+def test_no_reason_without_any_node_address_or_with_reach_routes() -> None:
+    assert _service_report.service_reports([_exposed(["IPv6"])], {}, None, "nodeport", None)[0]["skip_reason"] is None  # Nodes not listed
+    assert _service_report.service_reports([_exposed(["IPv6"])], {"n": ["172.18.0.2"]}, None, "routes", None)[0]["skip_reason"] is None

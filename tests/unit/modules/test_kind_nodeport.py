@@ -88,3 +88,33 @@ def test_a_name_that_would_widen_or_move_the_request_is_refused_before_any_reque
     assert result["failed"]
     assert says in result["msg"]
     assert result["msg"].endswith("nothing was asked of the cluster")
+
+
+def test_a_load_balancer_address_not_routed_through_a_kind_node_is_never_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's wiring of the route guard (issue 18, item 4): the host's table is a recorded one, and the probe is
+    replaced by a recorder, so no packet goes anywhere; only the routed URL reaches the probe."""
+    from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes, _probe
+
+    table = (  # /proc/net/route: 172.18.0.0/16 dev br-kind, default via 10.0.2.2 dev eth0
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+        "br-kind\t000012AC\t00000000\t1\t0\t0\t0\t0000FFFF\neth0\t00000000\t0202000A\t3\t0\t0\t0\t00000000\n"
+    )
+    monkeypatch.setattr(_host_routes, "read_routes", lambda: _host_routes.parse_proc_route(table))
+    probed: list = []
+    monkeypatch.setattr(_probe, "probe_all", lambda targets, settle, late=None: probed.extend(targets) or [_reachable(t.url) for t in targets])
+    lb = {"metadata": {"name": "lb", "namespace": "default"}, "spec": {"type": "LoadBalancer"}}
+    lb["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}, {"ip": "172.18.0.200"}]}}
+    report = {"namespace": "default", "name": "lb", "changed": False, "urls": ["http://192.0.2.10:80", "http://172.18.0.200:80"]}
+    report["ports"] = [{"urls": report["urls"]}]
+    guarded = kind_nodeport._service_report.guarded_hosts([lb], "nodeport", None)
+
+    results = kind_nodeport.probes([report], {"172.18.0.2"}, False, lambda: None, guarded, tunnel=False)
+
+    assert [t.url for t in probed] == ["http://172.18.0.200:80"]
+    assert results[0]["diagnosis"] == "not routed" and results[0]["url"] == "http://192.0.2.10:80"
+    assert "default (0.0.0.0/0) via 10.0.2.2 dev eth0" in results[0]["error"] and "load balancer" in results[0]["hint"]
+    assert results[1]["diagnosis"] == "reachable"
+
+
+def _reachable(url: str) -> dict:
+    return {"url": url, "reachable": True, "status": 200, "error": None, "diagnosis": "reachable", "waited": 0.0}
