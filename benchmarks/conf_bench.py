@@ -6,8 +6,12 @@ new), render, and list the routes of the result. The floor is what any tool must
 split it into lines and put them in a set. Best of --reps runs each; the ratio says how far above the
 floor the planner is, and the per-line figure stays flat when planning is linear.
 
+Then one glued route line (`--glued`, subnets glued without a separator as the README's one-liner writes a dual-stack
+network, and an adversarial value with two readings at every `/` and none in the end, which took minutes at 200
+characters before issue 18): parse and plan it; the per-subnet figure stays flat when the split is linear.
+
 Usage (from the repo root, with the venv's python; `make bench`, `make bench-smoke`):
-  python benchmarks/conf_bench.py --sizes 1000,10000,100000 --reps 3
+  python benchmarks/conf_bench.py --sizes 1000,10000,100000 --glued 100,1000,10000 --reps 3
 """
 
 from __future__ import annotations
@@ -35,6 +39,30 @@ def plan_like_a_run(text: str) -> list:
     return _connector_conf.routes(_connector_conf.parse(planned.text))
 
 
+def glued_line(kind: str, n: int) -> str:
+    if kind == "dual-stack":
+        return "route " + "".join(f"10.{i >> 8 & 255}.{i & 255}.0/24fd00:{i:x}::/64" for i in range(n)) + "\n"
+    return "route 1.1.1.1/" + "111.1.1.1/" * n + "1x\n"
+
+
+def plan_glued(text: str) -> list:
+    return _connector_conf.routes(_connector_conf.parse(_connector_conf.plan(_connector_conf.parse(text), []).text))
+
+
+def glued_table(sizes: list, reps: int) -> int:
+    print(f"\n{'glued line':>12} {'subnets':>9} {'chars':>9} {'planner s':>10} {'us/subnet':>10}")
+    for kind in ("dual-stack", "adversarial"):
+        for n in sizes:
+            text = glued_line(kind, n)
+            routes = plan_glued(text)
+            if len(routes) != (n if kind == "dual-stack" else 0):
+                print(f"ERROR: {kind} line of {n} subnets planned to {len(routes)} routes", file=sys.stderr)
+                return 1
+            seconds = best_of(reps, plan_glued, text)
+            print(f"{kind:>12} {n:>9} {len(text):>9} {seconds:>10.3f} {seconds / n * 1e6:>10.1f}")
+    return 0
+
+
 def floor(text: str) -> set:
     return set(text.split("\n"))
 
@@ -51,6 +79,7 @@ def best_of(reps: int, function, text: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--glued", default="100,1000,10000")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
     print(f"{'route lines':>12} {'size':>9} {'planner s':>10} {'floor s':>9} {'ratio':>7} {'us/line':>8}")
@@ -63,7 +92,7 @@ def main() -> int:
         planner = best_of(args.reps, plan_like_a_run, text)
         base = best_of(args.reps, floor, text)
         print(f"{n:>12} {len(text) / 1e6:>8.2f}M {planner:>10.3f} {base:>9.4f} {planner / base:>7.0f} {planner / n * 1e6:>8.2f}")
-    return 0
+    return glued_table([int(x) for x in args.glued.split(",")], args.reps)
 
 
 if __name__ == "__main__":

@@ -26,14 +26,17 @@ class Outcome(t.NamedTuple):
     extra: dict  # backup_file, removed_temp_files
 
 
-def update(module: t.Any, target: str, routes: Routes, owner: str | None = None, create: bool = True) -> Outcome:
+def update(module: t.Any, target: str, routes: Routes, owner: str | None = None, create: bool = True, refuse_exposure: bool = False) -> Outcome:
     """Read, plan and (unless check mode) write the file at `target` (the path's realpath), all under its lock. The
     module's params give `path` (for messages), and may give `expose`, `backup` and the file common arguments.
-    `create`: a missing file is made even when no line is wanted."""
+    `create`: a missing file is made even when no line is wanted. `refuse_exposure`: lines that widen what docker-connector
+    exposes go (_connector_conf.exposure), in the same write."""
     params = module.params
     with _config_file.locked(target):
         before = _config_file.read_text(target)
-        planned = _connector_conf.plan(_connector_conf.parse(before or ""), routes.wanted, routes.unwanted, routes.keep, params.get("expose"), owner)
+        planned = _connector_conf.plan(
+            _connector_conf.parse(before or ""), routes.wanted, routes.unwanted, routes.keep, params.get("expose"), owner, refuse_exposure
+        )
         changed = planned.text != (before or "") or (before is None and create)
         problem = _config_file.write_problem(target) if changed else None
         if problem:

@@ -17,6 +17,18 @@ description:
     extra spaces); repeated lines collapse to one; a line where that one-liner glued a dual-stack network's
     subnets together (C(route 172.18.0.0/16fc00:f853:ccd:e793::/64)) is split into one line per IPv4 subnet.
   - IPv6 subnets are never written (docker-connector routes IPv4 only); they are reported in RV(skipped_subnets).
+  - "Every route line the module adds ends in the comment C(# hostreach.kind bridge) (docker-connector reads the
+    subnet and the C(expose) flag before it and ignores the rest). Only such marked lines are ever removed
+    (O(state=absent), O(prune)); a route line without the mark is the user's and stays, also when it routes a selected
+    network's subnet (it then counts as present and no marked line is added). Lines written by earlier versions
+    carry no mark and are kept too: remove them by hand once."
+  - docker-connector appends any UDP datagram that begins with byte C(0x01) to this file and reloads it, and every
+    local container reaches its port through C(host.docker.internal). With O(state=present) the module therefore
+    removes every line that makes docker-connector listen beyond 127.0.0.1 or lets others into its tunnel
+    (C(host) other than a loopback address, C(expose <address>), C(token)), naming each in a warning and in
+    RV(refused_lines), unless O(allow_tunnel_exposure=true).
+  - The value of a C(token) line (a docker-accessor secret) is shown as C(********) in the diff, in RV(repaired),
+    RV(refused_lines) and in warnings; the file keeps it.
   - Every line that is not a C(route) line (comments, C(addr), C(port), C(mtu), C(host), C(iptables), C(token),
     C(hosts), C(proxy), C(expose <address>), blank lines) stays byte-for-byte where it is.
   - The file is read, planned and replaced under a lock (on the folder that holds it, opened read-only, so no lock
@@ -48,7 +60,8 @@ options:
   state:
     description:
       - V(present) writes the route lines of the selected networks and O(extra_routes).
-      - V(absent) removes the route lines of the selected networks and O(extra_routes), and no other line.
+      - V(absent) removes the route lines of the selected networks and O(extra_routes) that this module added (those
+        those that carry its mark), and no other line.
     type: str
     choices: [present, absent]
     default: present
@@ -75,7 +88,8 @@ options:
   prune:
     description:
       - With O(state=present), also remove every route line whose subnet belongs to no bridge network of the
-        engine any more (for example the network of a deleted kind cluster). O(extra_routes) are never pruned.
+        engine any more (for example the network of a deleted kind cluster). O(extra_routes) are never pruned, nor are
+        the user's unmarked route lines.
     type: bool
     default: false
   expose:
@@ -86,14 +100,31 @@ options:
       - V(true) adds the flag, V(false) removes it, unset leaves existing lines as they are and writes new lines
         without it.
       - The flag only has an effect together with a top-level C(expose <address>) line, which this module does
-        not manage.
+        not write and, unless O(allow_tunnel_exposure=true), removes. V(true) is the opt-in for the flag only, the
+        flag opens nothing by itself.
     type: bool
   allow_wide_routes:
     description:
       - docker-connector sends every routed subnet into its tunnel, so a subnet that is too wide takes this host's
         own traffic with it. Unless this is V(true), the task fails before any change when a route to be written
-        has a prefix shorter than C(/8) (V(0.0.0.0/0) above all), overlaps loopback C(127.0.0.0/8), or contains
-        the host's default gateway (read from C(/proc/net/route) on Linux, C(netstat -rn) on macOS).
+        has a prefix shorter than C(/8) (V(0.0.0.0/0) above all, and the default route's halves V(0.0.0.0/1) and
+        V(128.0.0.0/1)), overlaps loopback C(127.0.0.0/8), or contains the host's default gateway (read from
+        C(/proc/net/route) on Linux, C(netstat -rn) on macOS).
+      - Refused the same way - a subnet that overlaps C(0.0.0.0/8), link-local C(169.254.0.0/16), multicast
+        C(224.0.0.0/4) or reserved C(240.0.0.0/4) (broadcast C(255.255.255.255) included); a subnet that is not
+        private (not inside C(10.0.0.0/8), C(172.16.0.0/12), C(192.168.0.0/16) or the shared address space
+        C(100.64.0.0/10)); and a subnet that overlaps a directly connected network of this host (its LAN, say) - a
+        route with no gateway on a device that is not the tunnel (C(utun*)), a Docker bridge (C(docker0), C(br-*))
+        or loopback (nor an unreachable or blackhole route). M(hostreach.kind.kind_cluster_routes) applies the same
+        rule to a cluster's ranges.
+    type: bool
+    default: false
+  allow_tunnel_exposure:
+    description:
+      - Keep the lines that make docker-connector listen beyond 127.0.0.1 or let docker-accessor clients into its
+        tunnel (C(host) other than loopback, C(expose <address>), C(token)). Any local container can append such a
+        line through docker-connector's UDP port, so by default O(state=present) removes them (in check mode it
+        reports what it would remove). With V(true) they are kept and a warning still names each one.
     type: bool
     default: false
   backup:
@@ -110,7 +141,7 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The file's text before and after.
+      - The file's text before and after, the value of C(token) lines shown as C(********).
 notes:
   - Run it as the user that can write O(path); with Homebrew that is usually the user who installed it.
 seealso:
@@ -178,6 +209,18 @@ repaired:
       before: route 172.18.0.0/16fc00:f853:ccd:e793::/64
       after: [route 172.18.0.0/16]
       reason: glued subnets split into one route line per IPv4 subnet
+refused_lines:
+  description:
+    - Lines removed (in check mode, that would be removed) because they make docker-connector listen beyond 127.0.0.1
+      or let others into its tunnel, with the line number, the line (a C(token) value masked) and why. Empty with
+      O(allow_tunnel_exposure=true) or O(state=absent).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - line: 7
+      text: expose 0.0.0.0:2512
+      reason: "`expose` opens a listener that lets docker-accessor clients into the tunnel"
 skipped_subnets:
   description:
     - Subnets not written, with the reason, the network they belong to or the file line they were found on.
@@ -263,6 +306,7 @@ def argument_spec() -> dict:
             expose=dict(type="bool"),
             backup=dict(type="bool", default=False),
             allow_wide_routes=dict(type="bool", default=False),
+            allow_tunnel_exposure=dict(type="bool", default=False),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
@@ -294,18 +338,16 @@ def gather_engine(docker_host: str | None) -> Engine:
 # Plan (pure)
 
 
-def refuse_wide_routes(routes: list, gateways: list) -> None:
+def refuse_wide_routes(routes: list, host_routes: list) -> None:
     """Fail before any change when a route to be written, (network, where it comes from), would pull this
-    host's own traffic into the tunnel."""
-    problems = []
-    for network, origin in routes:
-        reasons = _subnets.wide_route_reasons(network, gateways)
-        if reasons:
-            problems.append(f"{network} ({origin}): {', '.join(reasons)}")
+    host's own traffic into the tunnel (_subnets.route_refusals, with this host's routes)."""
+    problems = _subnets.refusal_problems(routes, host_routes)
     if problems:
         raise InputError(
             "refusing to route traffic that is not for containers into the docker-connector tunnel: {}. Nothing was changed. "
-            "Route a narrower subnet, or set allow_wide_routes: true if that is what you want.".format("; ".join(problems))
+            "Route a narrower, private subnet clear of this host's own networks, or set allow_wide_routes: true if that is what you want.".format(
+                "; ".join(problems)
+            )
         )
 
 
@@ -375,7 +417,27 @@ def direct_routing_warning(engine: Engine, selected: list) -> list:
     ]
 
 
+def exposure_warnings(path: str, planned: _connector_conf.Plan, check_mode: bool) -> list:
+    """A warning for each line removed because it widens what docker-connector exposes, and each such line kept."""
+    removed = "would remove" if check_mode else "removed"
+    warnings = [
+        f"{removed} line {r['line']} of {path}, {shown(r['text'])!r}: {r['reason']}; any local container can append such a line "
+        "through docker-connector's UDP port. Set allow_tunnel_exposure: true to keep it"
+        for r in planned.refused
+    ]
+    kept = [(n, line) for n, line in enumerate(_connector_conf.parse(planned.text), start=1) if _connector_conf.exposure(line)]
+    warnings.extend(
+        f"line {n} of {path}, {shown(line.text)!r}: {_connector_conf.exposure(line)}: the tunnel is exposed (allow_tunnel_exposure: true)" for n, line in kept
+    )
+    return warnings
+
+
 # Apply: _connector_file.update (read, plan, write under the file's lock). Report
+
+
+def shown(text: str) -> str:
+    """Config text for results, diffs and warnings: token values masked, valid UTF-8."""
+    return _config_file.for_display(_connector_conf.masked(text))
 
 
 def report(module: AnsibleModule, target: str, engine: Engine, selected: list, outcome: _connector_file.Outcome, host_routes: list) -> dict:
@@ -390,15 +452,16 @@ def report(module: AnsibleModule, target: str, engine: Engine, selected: list, o
         stale_host_routes=_connector_conf.stale_host_routes(host_routes, _connector_conf.tunnel_gateway(lines), routes),
         added=planned.added,
         removed=planned.removed,
-        repaired=[dict(r, before=_config_file.for_display(r["before"])) for r in planned.repaired],
+        repaired=[dict(r, before=shown(r["before"])) for r in planned.repaired],
+        refused_lines=[dict(r, text=_config_file.for_display(r["text"])) for r in planned.refused],
         skipped_subnets=network_skips(selected) + planned.skipped,
         networks={n.name: n.subnets for n in selected},
         engine=dict(host=engine.endpoint.host, version=engine.version, direct_routing_filtered=_docker.direct_routing_filtered(engine.version, selected)),
     )
     if module._diff:
         result["diff"] = dict(
-            before=_config_file.for_display(outcome.before or ""),
-            after=_config_file.for_display(planned.text),
+            before=shown(outcome.before or ""),
+            after=shown(planned.text),
             before_header=target if outcome.before is not None else "/dev/null",
             after_header=target,
         )
@@ -411,15 +474,17 @@ def run(module: AnsibleModule) -> dict:
     extra = parse_extra_routes(params["extra_routes"])
     check_wide = params["state"] == "present" and not params["allow_wide_routes"]
     host_routes = _host_routes.read_routes()
-    gateways = _host_routes.default_gateways(host_routes) if check_wide else []
     if check_wide:
-        refuse_wide_routes([(n, "extra_routes") for n in extra], gateways)
+        refuse_wide_routes([(n, "extra_routes") for n in extra], host_routes)
     engine = gather_engine(params["docker_host"])
     selected, warnings = select_networks(engine.networks, params["networks"], params["exclude"])
     if check_wide:
-        refuse_wide_routes([(n, f"network {net.name}") for net in selected for n in ipv4_subnets([net])], gateways)
+        refuse_wide_routes([(n, f"network {net.name}") for net in selected for n in ipv4_subnets([net])], host_routes)
     routes = routes_for(params["state"], params["prune"], selected, engine.networks, extra)
-    outcome = _connector_file.update(module, target, routes, create=params["state"] == "present")
+    refuse = params["state"] == "present" and not params["allow_tunnel_exposure"]
+    outcome = _connector_file.update(module, target, routes, create=params["state"] == "present", refuse_exposure=refuse)
+    if params["state"] == "present":
+        warnings += exposure_warnings(params["path"], outcome.planned, module.check_mode)
     for warning in warnings + direct_routing_warning(engine, selected):
         module.warn(warning)
     return report(module, target, engine, selected, outcome, host_routes)

@@ -15,6 +15,7 @@ KIND_V4 = ipaddress.ip_network("172.18.0.0/16")
 BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 OTHER = ipaddress.ip_network("10.20.0.0/24")
 GLUED = "route 172.18.0.0/16fc00:f853:ccd:e793::/64"
+MARK = " " + conf.BRIDGE_MARK  # on every line docker_bridge_routes appends: its own, the only ones it removes
 
 # Every kind of non-route line the connector knows, plus unknown words, a tab, CRLF and no final newline.
 OTHER_LINES = (
@@ -56,11 +57,11 @@ def test_split_glued(spec: str, expected: list) -> None:
 
 
 def test_every_non_route_line_is_kept_byte_for_byte_while_routes_change() -> None:
-    text = "route 172.17.0.0/16\n" + OTHER_LINES + "\nroute 10.99.0.0/16\n"
+    text = f"route 172.17.0.0/16{MARK}\n" + OTHER_LINES + f"\nroute 10.99.0.0/16{MARK}\n"
     result = plan(text, [KIND_V4], keep=[KIND_V4])
     assert result.removed == ["172.17.0.0/16", "10.99.0.0/16"]
     assert result.added == ["172.18.0.0/16"]
-    assert result.text == OTHER_LINES + "\nroute 172.18.0.0/16\n"
+    assert result.text == OTHER_LINES + f"\nroute 172.18.0.0/16{MARK}\n"
 
 
 def test_missing_final_newline_is_kept_when_nothing_is_added() -> None:
@@ -69,16 +70,16 @@ def test_missing_final_newline_is_kept_when_nothing_is_added() -> None:
 
 
 def test_appending_after_a_last_line_without_newline_adds_only_the_separator() -> None:
-    assert plan("mtu 1400", [BRIDGE]).text == "mtu 1400\nroute 172.17.0.0/16\n"
+    assert plan("mtu 1400", [BRIDGE]).text == f"mtu 1400\nroute 172.17.0.0/16{MARK}\n"
 
 
 def test_crlf_file_gets_crlf_route_lines() -> None:
-    assert plan("port 2511\r\n", [BRIDGE]).text == "port 2511\r\nroute 172.17.0.0/16\r\n"
+    assert plan("port 2511\r\n", [BRIDGE]).text == f"port 2511\r\nroute 172.17.0.0/16{MARK}\r\n"
 
 
 def test_routes_are_appended_in_the_wanted_order_and_an_empty_file_gets_them() -> None:
     result = plan("", [BRIDGE, KIND_V4, OTHER])
-    assert result.text == "route 172.17.0.0/16\nroute 172.18.0.0/16\nroute 10.20.0.0/24\n"
+    assert result.text == f"route 172.17.0.0/16{MARK}\nroute 172.18.0.0/16{MARK}\nroute 10.20.0.0/24{MARK}\n"
     assert result.added == ["172.17.0.0/16", "172.18.0.0/16", "10.20.0.0/24"]
 
 
@@ -130,25 +131,54 @@ def test_second_plan_is_a_no_op() -> None:
 
 
 def test_absent_removes_only_the_unwanted_lines() -> None:
-    text = "# keep\nroute 172.17.0.0/16\nroute 172.18.0.1/16\nmtu 1400\nroute 10.20.0.0/24\n"
+    text = f"# keep\nroute 172.17.0.0/16{MARK}\nroute 172.18.0.1/16{MARK}\nmtu 1400\nroute 10.20.0.0/24 expose{MARK}\n"
     result = plan(text, unwanted=[KIND_V4, OTHER])
-    assert result.text == "# keep\nroute 172.17.0.0/16\nmtu 1400\n"
+    assert result.text == f"# keep\nroute 172.17.0.0/16{MARK}\nmtu 1400\n"
     assert result.removed == ["172.18.0.0/16", "10.20.0.0/24"]
 
 
-def test_absent_on_a_glued_line_removes_its_ipv4_subnet() -> None:
-    result = plan(GLUED + "\nroute 172.17.0.0/16\n", unwanted=[KIND_V4])
+def test_absent_on_a_glued_marked_line_removes_its_ipv4_subnet() -> None:
+    result = plan(GLUED + f"{MARK}\nroute 172.17.0.0/16\n", unwanted=[KIND_V4])
     assert (result.text, result.removed) == ("route 172.17.0.0/16\n", ["172.18.0.0/16"])
 
 
+def test_absent_and_prune_keep_the_users_unmarked_lines() -> None:
+    """Issue 18 item 11: teardown removed the user's own route lines; only what docker_bridge_routes added goes now.
+    (Before, absent removed every route line of an unwanted subnet, marked or not.)"""
+    users = f"route 172.18.0.0/16\n{GLUED}\nroute 10.20.0.0/24 # my VPN\n"
+    text = users + f"route 172.18.0.0/16{MARK}\nroute 10.20.0.0/24{MARK}\n"
+    absent = plan(text, unwanted=[KIND_V4, OTHER])
+    assert absent.removed == ["172.18.0.0/16", "10.20.0.0/24"]
+    assert absent.text == "route 172.18.0.0/16\nroute 10.20.0.0/24 # my VPN\n"  # the glued line: split, a duplicate of the user's first
+    pruned = plan(text, [BRIDGE], keep=[BRIDGE])
+    assert pruned.removed == ["172.18.0.0/16", "10.20.0.0/24"] and pruned.text == absent.text + f"route 172.17.0.0/16{MARK}\n"
+
+
+def test_a_users_line_counts_as_present_and_is_never_marked() -> None:
+    text = "route 172.18.0.1/16\n"
+    present = plan(text, [KIND_V4, BRIDGE], expose=True)
+    assert present.text == f"route 172.18.0.0/16 expose\nroute 172.17.0.0/16 expose{MARK}\n" and present.added == ["172.17.0.0/16"]
+    assert [line.bridge for line in conf.parse(present.text)] == [False, True]
+    assert plan(present.text, unwanted=[KIND_V4, BRIDGE]).text == "route 172.18.0.0/16 expose\n"
+
+
+def test_a_marked_route_line_is_still_a_route_line_as_docker_connector_reads_it() -> None:
+    """docker-connector splits a route's value on single spaces: field 0 is the subnet, field 1 `expose` or not."""
+    for line, exposed in ((f"route 172.18.0.0/16{MARK}", False), (f"route 172.18.0.0/16 expose{MARK}", True)):
+        parsed = conf.parse(line)[0]
+        fields = line.split(" ", 1)[1].split(" ")
+        assert (fields[0], fields[1] == "expose") == ("172.18.0.0/16", exposed) == (str(parsed.networks[0]), parsed.exposed)
+        assert parsed.bridge and parsed.owner is None
+
+
 def test_prune_removes_routes_outside_keep_but_never_extra_routes_in_keep() -> None:
-    text = "route 172.17.0.0/16\nroute 172.29.0.0/16\nroute 10.20.0.0/24\n"
+    text = f"route 172.17.0.0/16{MARK}\nroute 172.29.0.0/16{MARK}\nroute 10.20.0.0/24{MARK}\n"
     result = plan(text, [BRIDGE, OTHER], keep=[BRIDGE, OTHER])
-    assert (result.text, result.removed) == ("route 172.17.0.0/16\nroute 10.20.0.0/24\n", ["172.29.0.0/16"])
+    assert (result.text, result.removed) == (f"route 172.17.0.0/16{MARK}\nroute 10.20.0.0/24{MARK}\n", ["172.29.0.0/16"])
 
 
 def test_removing_the_last_line_without_newline() -> None:
-    assert plan("mtu 1400\nroute 172.18.0.0/16", unwanted=[KIND_V4]).text == "mtu 1400\n"
+    assert plan(f"mtu 1400\nroute 172.18.0.0/16{MARK}", unwanted=[KIND_V4]).text == "mtu 1400\n"
 
 
 @pytest.mark.parametrize(
@@ -168,7 +198,7 @@ def test_expose_flag(text: str, expose, expected: str, reason) -> None:
 
 def test_expose_flag_on_new_lines_and_only_on_wanted_lines() -> None:
     result = plan("route 10.20.0.0/24\n", [KIND_V4], expose=True)
-    assert result.text == "route 10.20.0.0/24\nroute 172.18.0.0/16 expose\n"
+    assert result.text == f"route 10.20.0.0/24\nroute 172.18.0.0/16 expose{MARK}\n"
     assert conf.parse(result.text)[1].exposed
 
 
@@ -185,7 +215,7 @@ def test_routes_lists_ipv4_in_file_order_without_repeats() -> None:
 
 def test_ipv6_only_route_lines_are_left_alone() -> None:
     text = "route fd00:1::/64\n"
-    assert plan(text, [KIND_V4], keep=[KIND_V4]).text == text + "route 172.18.0.0/16\n"
+    assert plan(text, [KIND_V4], keep=[KIND_V4]).text == text + f"route 172.18.0.0/16{MARK}\n"
 
 
 # Text built from the connector's vocabulary, so route lines (plain, glued, odd spacing) occur often.
@@ -249,3 +279,61 @@ def test_a_clusters_route_lines_are_its_own_and_the_bridge_plan_keeps_them() -> 
     gone = conf.plan(conf.parse(cluster.text), [], unwanted=[ipaddress.ip_network("10.96.0.0/16"), pods], owner="dev")
     assert gone.text == "route 172.18.0.0/16\n"
     assert conf.plan(lines, [], unwanted=[ipaddress.ip_network("10.96.0.0/16")], owner="other").text == text  # another cluster's: untouched
+
+
+# docker-connector appends any datagram beginning with 0x01 to the file (issue 18 item 13): what widens its exposure.
+LONG_COMMENT = "# " + "x" * 4094  # 4096 bytes: docker-connector's reader hands out what follows as a line of its own
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("host 0.0.0.0", "`host 0.0.0.0` makes docker-connector listen beyond 127.0.0.1"),
+        ("  host\t192.168.1.5", "`host 192.168.1.5` makes docker-connector listen beyond 127.0.0.1"),
+        ("host my-mac.local", "`host my-mac.local` makes docker-connector listen beyond 127.0.0.1"),
+        ("host 127.0.0.1 x", "`host 127.0.0.1 x` makes docker-connector listen beyond 127.0.0.1"),
+        ("expose 0.0.0.0:2512", "`expose` opens a listener that lets docker-accessor clients into the tunnel"),
+        ("expose 127.0.0.1:2512 restart", "`expose` opens a listener that lets docker-accessor clients into the tunnel"),
+        ("token mac 192.168.251.4", "`token` gives a docker-accessor client a way into the tunnel"),
+        (LONG_COMMENT + "expose 0.0.0.0:2512", "`expose` opens a listener that lets docker-accessor clients into the tunnel"),
+        ("host 127.0.0.1", ""),
+        ("host 127.0.0.2", ""),
+        ("host localhost", ""),
+        ("host ::1", ""),
+        ("# expose 0.0.0.0:2512", ""),
+        ("#token mac 1.2.3.4", ""),
+        ("route 172.18.0.0/16 expose", ""),
+        ("hosts /etc/hosts local", ""),
+        ("exposed 0.0.0.0:1", ""),
+        ("tokens a b", ""),
+        (LONG_COMMENT[:-1] + "expose 0.0.0.0:2512", ""),  # one byte short: a single line, a comment
+    ],
+)
+def test_exposure_reads_each_line_as_docker_connector_does(line: str, reason: str) -> None:
+    assert conf.exposure(conf.parse(line + "\n")[0]) == reason
+
+
+def test_refusing_exposure_removes_those_lines_and_reports_them_masked() -> None:
+    text = DIRECTIVES + "host 0.0.0.0\n" + f"route 172.18.0.0/16{MARK}\n"
+    result = plan(text, [KIND_V4], refuse_exposure=True)
+    assert result.refused == (
+        {"line": 8, "text": "token ********", "reason": "`token` gives a docker-accessor client a way into the tunnel"},
+        {"line": 11, "text": "expose 0.0.0.0:2512", "reason": "`expose` opens a listener that lets docker-accessor clients into the tunnel"},
+        {"line": 12, "text": "host 0.0.0.0", "reason": "`host 0.0.0.0` makes docker-connector listen beyond 127.0.0.1"},
+    )
+    kept = "".join(line + "\n" for line in DIRECTIVES.splitlines() if not line.startswith(("token", "expose")))
+    assert result.text == kept + f"route 172.18.0.0/16{MARK}\n" and result.added == []
+    assert plan(text, [KIND_V4]).text == text  # without the refusal (absent, or allow_tunnel_exposure) every line stays
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("token mac 192.168.251.4\n", "token ********\n"),
+        ("addr 192.168.251.1/24\r\n  token\tsecret 192.168.251.4\r\nport 2511", "addr 192.168.251.1/24\r\ntoken ********\r\nport 2511"),
+        ("# token mac 192.168.251.4\nroute 172.18.0.0/16\n", "# token mac 192.168.251.4\nroute 172.18.0.0/16\n"),
+        (LONG_COMMENT + "token mac 1.2.3.4\n", LONG_COMMENT + "token ********\n"),
+    ],
+)
+def test_masked_hides_token_values_only(text: str, shown: str) -> None:
+    assert conf.masked(text) == shown

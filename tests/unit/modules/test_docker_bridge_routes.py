@@ -76,3 +76,28 @@ def test_allow_wide_routes_lets_a_wide_route_through_to_the_engine(conf: Path) -
     )
     assert result["failed"] is True
     assert "cannot reach the Docker engine at unix:///nonexistent/docker.sock" in result["msg"]  # past the check, stopped at the engine
+
+
+def test_config_text_in_results_diffs_and_warnings_has_its_token_values_masked() -> None:
+    """Issue 18 item 10: --diff printed docker-accessor's shared secrets. The file itself keeps them (integration)."""
+    from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf
+
+    text = "addr 192.168.251.1/24\ntoken s3cret 192.168.251.4\nroute 172.18.0.0/16\n"
+    assert docker_bridge_routes.shown(text) == "addr 192.168.251.1/24\ntoken ********\nroute 172.18.0.0/16\n"
+    refused = _connector_conf.plan(_connector_conf.parse(text), [], refuse_exposure=True)
+    warnings = docker_bridge_routes.exposure_warnings("/etc/dc.conf", refused, check_mode=True)
+    assert warnings == [
+        "would remove line 2 of /etc/dc.conf, 'token ********': `token` gives a docker-accessor client a way into the tunnel; any local "
+        "container can append such a line through docker-connector's UDP port. Set allow_tunnel_exposure: true to keep it"
+    ]
+    kept = docker_bridge_routes.exposure_warnings("/etc/dc.conf", _connector_conf.plan(_connector_conf.parse(text), []), check_mode=False)
+    assert kept == [
+        "line 2 of /etc/dc.conf, 'token ********': `token` gives a docker-accessor client a way into the tunnel: "
+        "the tunnel is exposed (allow_tunnel_exposure: true)"
+    ]
+    assert "s3cret" not in " ".join(warnings + kept)
+
+
+def test_allow_tunnel_exposure_is_an_option_off_by_default() -> None:
+    spec = docker_bridge_routes.argument_spec()["argument_spec"]["allow_tunnel_exposure"]
+    assert spec == {"type": "bool", "default": False}
