@@ -6,6 +6,11 @@ read-plan-write, and the atomic write itself through ``AnsibleModule.atomic_move
 Text is decoded as UTF-8 with surrogateescape, so any bytes survive a read/write round trip. Writes go to
 the file a path's symbolic links lead to (``os.path.realpath``, as ``ansible.builtin.lineinfile`` does),
 so a linked config stays a link.
+
+Run as root, a path is written only through links of root or of the owner of the path's own folder, and, when that
+folder is a user's (Homebrew's etc/), only when the file it leads to (a new file: the folder it goes in) is that user's:
+a link there cannot send root's write, or a diff of what it read, to anybody else's file. A new file root makes gets
+the folder's owner.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import fcntl
 import glob
 import os
+import pwd
 import tempfile
 import typing as t
 
@@ -38,7 +44,55 @@ def write_target(path: str) -> str:
         raise ConfigFileError(f"{path} is a symbolic link to {target}, which does not exist; create {target} or point the link at an existing file")
     if os.path.isdir(target):
         raise ConfigFileError(f"path {path} is a directory, not a file: give the configuration file's full path")
+    problem = foreign_target(path, target) if os.geteuid() == 0 else None
+    if problem:
+        raise ConfigFileError(
+            f"refusing to write {path} as root: {problem}. In a user's folder, root writes only that user's files, so "
+            "that a link there cannot send root's write to another user's file. Run the task as the folder's owner "
+            "(the roles do: become_user the Homebrew owner), or remove the link; nothing was read or written",
+            path=path,
+        )
     return target
+
+
+def _who(uid: int) -> str:
+    try:
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _links_on_the_way(path: str) -> list:
+    """The symbolic links `path`'s name leads through: its folder when that is a link, then each link of the chain."""
+    directory, current = os.path.dirname(path), path
+    links = [directory] if os.path.islink(directory) else []
+    while os.path.islink(current) and current not in links:
+        links.append(current)
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    return links
+
+
+def foreign_target(path: str, target: str) -> str | None:
+    """Why root must not write `target` for `path`, or None. The rule: every link on the way is root's or the owner's of
+    `path`'s folder, and when that folder is a user's, the file (a new file: its folder) is that user's too. Only
+    metadata is read."""
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    held = target if os.path.exists(target) else os.path.dirname(target)
+    if not os.path.lexists(directory) or not os.path.exists(held):
+        return None  # nothing can be written there; write_problem says why
+    owner = os.lstat(directory).st_uid
+    for link in _links_on_the_way(path):
+        uid = os.lstat(link).st_uid
+        if uid not in (0, owner):
+            return f"the symbolic link {link} -> {os.readlink(link)} belongs to {_who(uid)}, not to {_who(owner)}, who owns {directory}"
+    uid = os.stat(held).st_uid
+    if owner == 0 or uid == owner:
+        return None  # root's folder: root chose what is in it
+    if held != target:
+        return f"the new file would go in {held}, which belongs to {_who(uid)}, while {directory} belongs to {_who(owner)}"
+    lead = f"{path} is a symbolic link to {target}, which" if os.path.islink(path) else f"{target}"
+    return f"{lead} belongs to {_who(uid)}, while {directory} belongs to {_who(owner)}"
 
 
 def write_problem(target: str) -> str | None:
@@ -111,9 +165,18 @@ def remove_stale_temp_files(target: str) -> list:
     return removed
 
 
+def _give_to_folder_owner(target: str) -> None:
+    """Root's new file belongs to its folder's owner and group (as the folder's owner would have made it), so that the
+    owner's own later runs can replace it. The link itself, should one have taken its place, is what changes owner."""
+    if os.geteuid() == 0:
+        folder = os.stat(os.path.dirname(target))
+        os.chown(target, folder.st_uid, folder.st_gid, follow_symlinks=False)
+
+
 def write(module: t.Any, target: str, text: str) -> None:
     """Replace `target` with `text` in one rename (`module.atomic_move`: mode, owner and SELinux context kept,
-    `unsafe_writes` honoured); a new file gets mode 0644 whatever the umask."""
+    `unsafe_writes` honoured); a new file gets mode 0644 whatever the umask, and, made by root, its folder's owner.
+    An existing file keeps its owner (atomic_move gives the new inode the old one's owner and group)."""
     directory, name = os.path.split(target)
     existed = os.path.exists(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
@@ -125,6 +188,7 @@ def write(module: t.Any, target: str, text: str) -> None:
         module.atomic_move(tmp, target, unsafe_writes=module.params.get("unsafe_writes", False))
         if not existed:
             os.chmod(target, NEW_FILE_MODE)
+            _give_to_folder_owner(target)
     except Exception as exc:  # atomic_move raises plain Exception for a failed rename
         raise ConfigFileError(f"cannot write {target}: {exc}; the file was left as it was") from exc
     finally:

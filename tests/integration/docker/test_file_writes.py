@@ -24,7 +24,7 @@ def test_write_is_an_atomic_replace_that_keeps_mode_and_owner(networks, conf: Pa
     after = conf.stat()
     assert after.st_ino != inode  # replaced by rename, never rewritten in place
     assert (oct(after.st_mode & 0o7777), after.st_uid, after.st_gid) == ("0o640", 4321, 8765)
-    assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\n"
+    assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]} # hostreach.kind bridge\n"
     assert sorted(p.name for p in conf.parent.iterdir()) == ["docker-connector.conf"]  # no temp file, no lock file
 
 
@@ -46,7 +46,7 @@ def test_backup_leaves_a_copy_and_returns_its_path(networks, conf: Path) -> None
     backup = Path(result["backup_file"])
     assert backup.parent == conf.parent and backup.name.startswith("docker-connector.conf.")
     assert backup.read_text() == "# before\n"
-    assert conf.read_text() == f"# before\nroute {subnets(a)[0]}\n"
+    assert conf.read_text() == f"# before\nroute {subnets(a)[0]} # hostreach.kind bridge\n"
     again = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]], "backup": True})
     assert again["changed"] is False and "backup_file" not in again
 
@@ -60,7 +60,7 @@ def test_concurrent_runs_on_one_file_lose_no_line(networks, conf: Path, round_: 
     assert all(r["changed"] is True for r in results), results
     lines = conf.read_text().splitlines()
     assert lines[0] == "addr 192.168.251.1/24"
-    assert sorted(lines[1:]) == sorted(f"route {subnets(n)[0]}" for n in made)
+    assert sorted(lines[1:]) == sorted(f"route {subnets(n)[0]} # hostreach.kind bridge" for n in made)
     assert {r["added"][0] for r in results} == {subnets(n)[0] for n in made}
 
 
@@ -74,7 +74,7 @@ def test_a_symlinked_config_is_written_through_and_stays_a_link(networks, conf: 
     result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert result["changed"] is True
     assert conf.is_symlink() and os.readlink(conf) == str(target)
-    assert target.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\n"
+    assert target.read_text() == f"mtu 1400\nroute {subnets(a)[0]} # hostreach.kind bridge\n"
     again = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]})
     assert again["changed"] is False and conf.is_symlink()
 
@@ -101,7 +101,7 @@ def test_a_run_as_root_never_blocks_a_later_run_as_the_user(networks, nobody, sh
     as_user = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"], b["Name"]]}, as_user=nobody.as_user, home=nobody.home)
     assert as_user.get("failed") is not True, as_user
     assert as_user["added"] == subnets(b)
-    assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]}\nroute {subnets(b)[0]}\n"
+    assert conf.read_text() == f"mtu 1400\nroute {subnets(a)[0]} # hostreach.kind bridge\nroute {subnets(b)[0]} # hostreach.kind bridge\n"
     assert (conf.stat().st_uid, conf.stat().st_gid) == nobody.as_user
     assert sorted(p.name for p in shared_dir.iterdir()) == ["docker-connector.conf"]
 
@@ -144,3 +144,22 @@ def test_a_path_that_names_no_file_fails_before_anything_is_made(networks, conf:
     assert result["failed"] is True
     assert "names no file: give the configuration file's full path" in result["msg"]
     assert list(conf.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_as_root_a_folder_owners_link_to_roots_file_is_refused_unread(networks, nobody, shared_dir: Path, tmp_path: Path, check: bool) -> None:
+    """Homebrew's etc/ is its owner's: a link there to a root file must not make root append to it, nor show it in --diff."""
+    a = networks.create("a")
+    secret = tmp_path / "sudoers"
+    secret.write_text("root ALL=(ALL) ALL\n")
+    secret.chmod(0o600)
+    conf = shared_dir / "docker-connector.conf"
+    conf.symlink_to(secret)
+    os.chown(conf, *nobody.as_user, follow_symlinks=False)
+    os.chown(shared_dir, *nobody.as_user)
+    result = adhoc("docker_bridge_routes", {"path": str(conf), "networks": [a["Name"]]}, check=check, diff=True)  # as root
+    assert result.get("failed") is True, result
+    assert f"refusing to write {conf} as root: {conf} is a symbolic link to {secret}, which belongs to uid 0 (root)" in result["msg"]
+    assert "ALL=(ALL)" not in str(result)
+    assert secret.read_text() == "root ALL=(ALL) ALL\n" and conf.is_symlink()
+    assert sorted(p.name for p in shared_dir.iterdir()) == ["docker-connector.conf"]

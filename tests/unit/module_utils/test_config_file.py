@@ -133,3 +133,131 @@ def test_stale_temp_files_of_this_module_go_and_no_others(tmp_path: Path) -> Non
     removed = _config_file.remove_stale_temp_files(str(path))
     assert sorted(removed) == sorted(str(tmp_path / n) for n in names[:2])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
+# Run as root (this test machine is root): the folder of the configured path stands for Homebrew's etc/, owned by the
+# Homebrew owner (BREW, a scratch uid); OTHER is a third user. A link there may not send root's write elsewhere.
+BREW, OTHER = 12345, 54321
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the root-only guard needs root to chown")
+
+
+def _owned(path: Path, uid: int) -> Path:
+    os.chown(path, uid, uid, follow_symlinks=False)
+    return path
+
+
+@pytest.fixture
+def brew_etc(tmp_path: Path) -> Path:
+    (tmp_path / "etc").mkdir()
+    return _owned(tmp_path / "etc", BREW)
+
+
+def _link(link: Path, to: Path, uid: int) -> Path:
+    link.symlink_to(to)
+    return _owned(link, uid)
+
+
+@as_root
+def test_root_refuses_a_brew_owners_link_to_roots_file_and_writes_nothing(tmp_path: Path, brew_etc: Path) -> None:
+    secret = tmp_path / "sudoers"
+    secret.write_text("root ALL=(ALL) ALL\n")
+    link = _link(brew_etc / "docker-connector.conf", secret, BREW)
+    with pytest.raises(ConfigFileError) as caught:
+        _config_file.write_target(str(link))
+    message = str(caught.value)
+    assert f"refusing to write {link} as root: {link} is a symbolic link to {secret}, which belongs to uid 0 (root)" in message
+    assert f"while {brew_etc} belongs to uid {BREW}" in message and "remove the link" in message
+    assert "ALL=(ALL)" not in message  # nothing of the target's text
+    assert secret.read_text() == "root ALL=(ALL) ALL\n" and link.is_symlink()
+
+
+@as_root
+def test_root_writes_the_brew_owners_file_keeping_owner_and_mode(brew_etc: Path, module: AnsibleModule) -> None:
+    path = brew_etc / "docker-connector.conf"
+    path.write_text("mtu 1400\n")
+    _owned(path, BREW)
+    path.chmod(0o640)
+    target = _config_file.write_target(str(path))
+    _config_file.write(module, target, "mtu 1500\n")
+    meta = path.stat()
+    assert (path.read_text(), meta.st_uid, meta.st_gid, oct(meta.st_mode & 0o7777)) == ("mtu 1500\n", BREW, BREW, "0o640")
+
+
+@as_root
+def test_roots_new_file_belongs_to_the_folders_owner(brew_etc: Path, module: AnsibleModule) -> None:
+    path = brew_etc / "docker-connector.conf"
+    _config_file.write(module, _config_file.write_target(str(path)), "route 172.17.0.0/16\n")
+    meta = path.stat()
+    assert (meta.st_uid, meta.st_gid, oct(meta.st_mode & 0o777)) == (BREW, BREW, "0o644")
+
+
+@as_root
+def test_root_follows_a_brew_owners_link_to_a_brew_owned_file(brew_etc: Path) -> None:
+    real = brew_etc / "real.conf"
+    real.write_text("")
+    link = _link(brew_etc / "docker-connector.conf", _owned(real, BREW), BREW)
+    assert _config_file.write_target(str(link)) == str(real)
+
+
+@pytest.mark.parametrize(
+    ("link_owner", "file_owner", "refused"),
+    [
+        (BREW, BREW, None),
+        (0, BREW, None),
+        (BREW, 0, "which belongs to uid 0 \\(root\\)"),
+        (OTHER, BREW, f"belongs to uid {OTHER}, not to uid {BREW}"),
+        (BREW, OTHER, f"which belongs to uid {OTHER}"),
+        (0, 0, "which belongs to uid 0 \\(root\\)"),
+    ],
+)
+@as_root
+def test_roots_rule_for_links_and_files(tmp_path: Path, brew_etc: Path, link_owner: int, file_owner: int, refused: str | None) -> None:
+    real = tmp_path / "elsewhere.conf"  # outside the folder: a dotfile manager's file is the owner's and allowed
+    real.write_text("")
+    link = str(_link(brew_etc / "docker-connector.conf", _owned(real, file_owner), link_owner))
+    if refused is None:
+        assert _config_file.write_target(link) == str(real)
+    else:
+        with pytest.raises(ConfigFileError, match=refused):
+            _config_file.write_target(link)
+
+
+@as_root
+def test_root_refuses_a_plain_file_of_another_user_in_the_folder(brew_etc: Path) -> None:
+    path = brew_etc / "docker-connector.conf"
+    path.write_text("")  # root's: a hard link to a root file looks the same
+    with pytest.raises(ConfigFileError, match=f"{path} belongs to uid 0 \\(root\\), while {brew_etc} belongs to uid {BREW}"):
+        _config_file.write_target(str(path))
+
+
+@as_root
+def test_root_refuses_a_new_file_through_a_linked_folder(tmp_path: Path) -> None:
+    rootdir = tmp_path / "rootdir"
+    rootdir.mkdir()
+    _link(tmp_path / "etc", rootdir, BREW)
+    with pytest.raises(ConfigFileError, match=f"the new file would go in {rootdir}, which belongs to uid 0"):
+        _config_file.write_target(str(tmp_path / "etc" / "docker-connector.conf"))
+    assert list(rootdir.iterdir()) == []
+
+
+def test_a_non_root_run_writes_through_any_link_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tmp_path / "real.conf"
+    real.write_text("")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "docker-connector.conf").symlink_to(real)
+    if os.geteuid() == 0:
+        _owned(tmp_path / "etc", BREW)
+    monkeypatch.setattr(os, "geteuid", lambda: BREW)
+    assert _config_file.write_target(str(tmp_path / "etc" / "docker-connector.conf")) == str(real)
+
+
+@as_root
+def test_in_roots_folder_root_writes_a_users_file_but_not_through_a_users_link(tmp_path: Path) -> None:
+    """A folder only root can write holds what root chose; a user's link there (a sticky /tmp) is still refused."""
+    users = tmp_path / "users.conf"
+    users.write_text("")
+    _owned(users, BREW)
+    assert _config_file.write_target(str(users)) == str(users)
+    link = _link(tmp_path / "docker-connector.conf", users, OTHER)
+    with pytest.raises(ConfigFileError, match=f"the symbolic link {link} -> {users} belongs to uid {OTHER}, not to uid 0 \\(root\\)"):
+        _config_file.write_target(str(link))
