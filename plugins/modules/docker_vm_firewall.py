@@ -14,13 +14,18 @@ description:
     are not published. dockerd sets the C(FORWARD) policy to C(DROP), and Docker Engine 28 and later (Docker Desktop
     4.39 and later) also drop, in the raw table, every packet for a container address that does not come from the
     container's own bridge. Routes alone then prove nothing, and every URL times out.
-  - This module reads the VM's firewall and puts one C(ACCEPT) for the tunnel's Mac address (O(tunnel_peer)) where
-    the engine's firewall needs it, before the engine's drops. With the iptables backend that is the C(DOCKER-USER)
-    chain (the place Docker leaves to users, which it never flushes) and, when the engine put direct-routing drops
-    there, the raw table's C(PREROUTING). With the nftables backend of Engine 29 it is the top of the engine's own
-    chains C(raw-PREROUTING) and C(filter-FORWARD) of table C(ip docker-bridges).
+  - This module reads the VM's firewall and puts one C(ACCEPT) for the tunnel's Mac address (O(tunnel_peer)) coming in
+    through the tunnel's interface (O(tunnel_interface)) where the engine's firewall needs it, before the engine's drops.
+    Both must match, so a container that sends from the peer's address (it arrives on its own bridge) is not let in.
+    With the iptables backend that is the C(DOCKER-USER) chain (the place Docker leaves to users, which it never
+    flushes) and, when the engine put direct-routing drops there, the raw table's C(PREROUTING). With the nftables
+    backend of Engine 29 it is the top of the engine's own chains C(raw-PREROUTING) and C(filter-FORWARD) of table
+    C(ip docker-bridges).
   - What is needed is decided from what the firewall holds, never from the engine's version alone. Rules are marked
-    with the comment C(hostreach.kind-tunnel), so O(state=absent) removes exactly these and nothing else.
+    with the comment C(hostreach.kind-tunnel) in both backends, so O(state=absent) removes exactly these and nothing
+    else, whatever address or interface they name. A rule is in place only when it is the only marked rule of its chain
+    and names O(tunnel_peer) and O(tunnel_interface); a marked rule for another peer or interface (the tunnel's address
+    changed) is replaced.
   - The VM has no shell to log in to, so the firewall is read and changed by a short-lived container of O(image)
     with the VM's network (host network mode) and the C(NET_ADMIN) capability, removed when it is done.
   - The engine rebuilds its nftables table on every restart, and a restarted VM loses every rule; run the module
@@ -47,12 +52,23 @@ options:
         the second address of the connector's C(addr) network (V(192.168.251.2) for the default C(addr 192.168.251.1/24)).
     type: str
     default: 192.168.251.2
+  tunnel_interface:
+    description:
+      - The Docker VM's network interface that the tunnel's traffic comes in on. docker-connector's container (host
+        network) opens a TUN device without a name, so the kernel calls it C(tun<N>), the first free number.
+      - A trailing C(+) matches every interface whose name starts with the rest (iptables' spelling; nftables rules get
+        C(*)), so the default V(tun+) matches the connector's device whatever its number. Name the device (V(tun0)) to
+        exclude other TUN devices of the VM.
+      - At most 15 characters of letters, digits, C(_), C(.) and C(-), optionally ending in C(+); anything else is
+        refused before the firewall is read.
+    type: str
+    default: tun+
   image:
     description:
       - Image of the short-lived container that reads and changes the firewall. It needs C(sh), and C(iptables-nft),
         C(iptables-legacy) and C(nft) for the backends it meets (Docker's own C(docker:dind) image has them).
     type: str
-    default: docker:29-dind
+    default: docker:29.8.1-dind
   pull:
     description: When to pull O(image) (V(missing), V(always), or V(never) for an engine that must not pull).
     type: str
@@ -66,7 +82,7 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Our rules before and after, one line each, with where they sit.
+      - Our rules before and after, one line each, with where they sit, the peer and the interface.
 notes:
   - Runs on the host (the Mac) like the other modules; it talks to the Docker engine inside the VM through O(docker_host).
 seealso:
@@ -84,6 +100,7 @@ EXAMPLES = r"""
 - name: A connector on another tunnel network, with an image the engine already has
   hostreach.kind.docker_vm_firewall:
     tunnel_peer: 192.168.252.2
+    tunnel_interface: tun1
     image: my-registry.example/tools:iptables
     pull: never
 
@@ -117,7 +134,7 @@ commands:
   returned: success
   type: list
   elements: str
-  sample: ["iptables-nft -t filter -I DOCKER-USER 1 -s 192.168.251.2/32 -m comment --comment hostreach.kind-tunnel -j ACCEPT"]
+  sample: ["iptables-nft -t filter -I DOCKER-USER 1 -s 192.168.251.2/32 -i tun+ -m comment --comment hostreach.kind-tunnel -j ACCEPT"]
 missing_tools:
   description: The firewall commands O(image) lacks (only those of the backend in use matter).
   returned: success
@@ -130,8 +147,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _vm_firewall, _vm_tools
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError, HostreachError, InputError, failure
-from ansible_collections.hostreach.kind.plugins.module_utils._subnets import parse_network
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError, HostreachError, failure
 
 PURPOSE = "vm-firewall"
 
@@ -143,18 +159,12 @@ def argument_spec() -> dict:
             _docker.DOCKER_COMMON_ARGS,
             state=dict(type="str", choices=["present", "absent"], default="present"),
             tunnel_peer=dict(type="str", default="192.168.251.2"),
-            image=dict(type="str", default="docker:29-dind"),
+            tunnel_interface=dict(type="str", default=_vm_firewall.DEFAULT_INTERFACE),
+            image=dict(type="str", default="docker:29.8.1-dind"),
             pull=dict(type="str", choices=list(_vm_tools.PULL_POLICIES), default="missing"),
         ),
         supports_check_mode=True,
     )
-
-
-def check_peer(peer: str) -> str:
-    network = parse_network(f"{peer}/32")
-    if network is None or network.version != 4:
-        raise InputError(f"tunnel_peer {peer!r} is not an IPv4 address (docker-connector's tunnel is IPv4, like 192.168.251.2); nothing was changed")
-    return str(network.network_address)
 
 
 def gather(docker_host: str | None, image: str, pull: str) -> tuple:
@@ -171,9 +181,9 @@ def rule_report(firewall: _vm_firewall.Firewall, state: str) -> list:
 
 def run(module: AnsibleModule) -> dict:
     params = module.params
-    peer = check_peer(params["tunnel_peer"])
+    wanted = _vm_firewall.tunnel(params["tunnel_peer"], params["tunnel_interface"])
     client, output = gather(params["docker_host"], params["image"], params["pull"])
-    firewall = _vm_firewall.read_firewall(output, peer)
+    firewall = _vm_firewall.read_firewall(output, wanted)
     if firewall.backend not in ("none", "nftables") and firewall.backend in firewall.missing_tools:
         raise DockerError(f"the engine's firewall is {firewall.backend}, which the image {params['image']} lacks; use an image that has it")
     planned = _vm_firewall.commands(firewall, params["state"])
@@ -187,9 +197,10 @@ def run(module: AnsibleModule) -> dict:
         missing_tools=firewall.missing_tools,
     )
     if module._diff:
+        accept = f"ACCEPT from {wanted.peer} on {wanted.interface}"
         result["diff"] = {
-            "before": "".join(f"{r['where']}: ACCEPT from {peer}\n" for r in result["rules"] if r["present_before"]),
-            "after": "".join(f"{r['where']}: ACCEPT from {peer}\n" for r in result["rules"] if r["present"]),
+            "before": "".join(f"{r['where']}: {accept}\n" for r in result["rules"] if r["present_before"]),
+            "after": "".join(f"{r['where']}: {accept}\n" for r in result["rules"] if r["present"]),
         }
     return result
 

@@ -165,6 +165,7 @@ def chain(docker_vm: DockerVM, tmp_path_factory: pytest.TempPathFactory) -> Iter
             "hostreach_kind_docker_host": docker_vm.docker_host,
             "hostreach_kind_vm_tools_image": tools_image(docker_vm, TOOLS_IMAGE),
             "hostreach_kind_vm_tools_pull": "never",
+            "hostreach_kind_vm_tunnel_interface": docker_vm.vm_if,  # the model's tunnel is a veth, not the connector's tun<N>
             "connector_container_image": connector_standin_image(docker_vm, STANDIN_IMAGE),
             "connector_container_pull": "never",
             "hostreach_kind_cluster": cluster.name,
