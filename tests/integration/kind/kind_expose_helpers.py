@@ -171,6 +171,13 @@ class ExposeRun:
     def failures(self) -> list:
         return [r.get("msg") for r in self._results() if r.get("failed")] + [self.stderr[-2000:]]
 
+    @property
+    def findings(self) -> list:
+        """The doctor's findings ({link, status, detail, fix}) as its last set_fact left them."""
+        noted = [r["ansible_facts"]["doctor_findings"] for r in self._results() if "doctor_findings" in r.get("ansible_facts", {})]
+        assert noted, f"no doctor findings in the report; failures: {self.failures()}"
+        return noted[-1]
+
 
 def run_expose(kind_clusters: list, namespaces: list, summary_file: Path | None = None, **extra) -> ExposeRun:
     """`ansible-playbook hostreach.kind.expose` as a user on Linux runs it (direct mode, only the services step) for
@@ -189,7 +196,12 @@ def run_expose(kind_clusters: list, namespaces: list, summary_file: Path | None 
     if summary_file is not None:
         extra_vars["hostreach_kind_summary_file"] = str(summary_file)
     extra_vars.update({f"hostreach_kind_{name}": value for name, value in extra.items()})
-    command = [str(BIN / "ansible-playbook"), "hostreach.kind.expose", "-e", json.dumps(extra_vars)]
+    return run_playbook("expose", extra_vars)
+
+
+def run_playbook(name: str, extra_vars: dict) -> ExposeRun:
+    """`ansible-playbook hostreach.kind.<name> -e <extra_vars>` with the JSON callback."""
+    command = [str(BIN / "ansible-playbook"), f"hostreach.kind.{name}", "-e", json.dumps(extra_vars)]
     done = subprocess.run(command, env=ansible_env(), capture_output=True, text=True, check=False, timeout=TIMEOUT)
     try:
         report = json.loads(done.stdout)

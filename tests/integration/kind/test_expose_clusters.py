@@ -11,18 +11,24 @@ the play selects only those (hostreach_kind_label_selector), so the Services of 
 - hostreach_kind_clusters: all: the clusters are found from the node containers' io.x-k8s.kind.cluster label on the
   Docker engine; every running one is exposed (for any other harness cluster of the session that is LISTs and
   nothing selected), and the summary has the rows of both of the test's clusters.
+- The second cluster as an unrelated one (issue 18, item 5): with its node paused and silent, as a cluster that is
+  stopping, the doctor and expose's node check for the first cluster look at the first cluster's node only, and pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness.kind import KindCluster, kind_load, kubeconfig_path, session_cluster
-from kind_expose_helpers import Workloads, run_expose, running_kind_clusters
+from harness.vm_kind import connector_standin_image
+from kind_expose_helpers import Workloads, run_expose, run_playbook, running_kind_clusters
 
 pytestmark = pytest.mark.kind
 
@@ -31,6 +37,9 @@ SECOND_CLUSTER = "hostreach-expose2"
 SECOND_POD_SUBNET = "10.247.0.0/16"
 SECOND_SERVICE_SUBNET = "10.113.0.0/20"
 RUN_LABEL = "hostreach-test-run"
+STANDIN_IMAGE = "hostreach/connector-standin:kind"
+STANDIN_CONTAINER = "hostreach-kind-test-connector"
+NODE_CHECK = "Connect to each node's apiserver port through the tunnel"  # connector_container's task (verify.yml)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +133,65 @@ def test_all_clusters_found_on_the_docker_engine_in_one_summary(two_clusters: tu
     assert {(cluster, service): result for cluster, service, _url, result in rows} == expected_rows(clusters, names)
     assert run.count_line == "2 reachable, 2 without ready endpoints, 0 unreachable"
     assert {r["cluster"] for r in json.loads(summary_file.read_text())} == {c.name for c in clusters}
+
+
+class _HostEngine:
+    """This machine's engine, as harness.vm_kind's image makers take an engine (the docker CLI, without the caller's
+    DOCKER_HOST: the engine the playbook asks)."""
+
+    @staticmethod
+    def docker(*args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+        return subprocess.run(["docker", *args], input=input, check=check, capture_output=True, env=env)
+
+
+@contextlib.contextmanager
+def stopping(cluster: KindCluster) -> Iterator[None]:
+    """The cluster as one that is stopping: its control-plane node container paused, and its apiserver port silent to
+    this host (a DROP rule in OUTPUT: a paused container's kernel still completes TCP handshakes, so the pause alone
+    leaves the port answering). Both undone afterwards."""
+    rule = ["OUTPUT", "-d", cluster.node_ips[cluster.control_plane], "-p", "tcp", "--dport", "6443", "-m", "comment"]
+    rule += ["--comment", "hostreach-test-stopping-node", "-j", "DROP"]
+    _HostEngine.docker("pause", cluster.control_plane)
+    try:
+        subprocess.run(["iptables", "-I", *rule], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["iptables", "-D", *rule], check=True)
+    finally:
+        _HostEngine.docker("unpause", cluster.control_plane)
+
+
+def test_doctor_and_expose_check_only_the_runs_cluster_while_another_cluster_is_stopping(two_clusters: tuple) -> None:
+    (cluster, other), selector, _names = two_clusters
+    settings = {
+        "hostreach_kind_cluster": cluster.name,
+        "hostreach_kind_kubeconfig": cluster.kubeconfig,
+        "hostreach_kind_namespaces": ["default"],
+        "hostreach_kind_label_selector": selector,
+    }
+    # expose's node check runs in connector mode: the connector container (a stand-in that carries nothing; this
+    # host routes to the kind network itself) and the check, without the host side and the VM's firewall.
+    connector = {
+        "hostreach_kind_mode": "connector",
+        "hostreach_kind_steps": ["container"],
+        "hostreach_kind_vm_firewall": False,
+        "connector_container_name": STANDIN_CONTAINER,
+        "connector_container_image": connector_standin_image(_HostEngine, STANDIN_IMAGE),
+        "connector_container_pull": "never",
+    }
+    try:
+        with stopping(other):
+            doctor = run_playbook("doctor", {**settings, "hostreach_kind_mode": "direct", "hostreach_kind_steps": ["services"]})
+            expose = run_playbook("expose", {**settings, **connector})
+    finally:
+        _HostEngine.docker("rm", "-f", STANDIN_CONTAINER, check=False)
+
+    assert doctor.returncode == 0, doctor.findings
+    nodes = [(f["link"], f["status"]) for f in doctor.findings if f["link"].startswith("kind node")]
+    assert nodes == [(f"kind node {cluster.control_plane}", "ok")], doctor.findings
+    assert not [f for f in doctor.findings if f["status"] == "broken"], doctor.findings
+    assert expose.returncode == 0, expose.failures()
+    (check,) = [task["hosts"]["localhost"] for play in expose.report["plays"] for task in play["tasks"] if task["task"]["name"].endswith(NODE_CHECK)]
+    assert [item["item"]["Names"] for item in check["results"] if not item.get("skipped")] == [[f"/{cluster.control_plane}"]], check
