@@ -24,6 +24,18 @@ description:
     RV(resolver) V(none) with the reason and changes nothing (a Linux host without systemd-resolved has no per-domain
     resolver to tell).
   - Several clusters need a domain each; a second cluster with a domain another already has is refused, naming both.
+  - The domain is the cluster's word, and the host's own lookups of every name under it go to the cluster. So only these
+    are taken by default - kind's and Kubernetes' default C(cluster.local), and a domain strictly under a suffix that is
+    never delegated in the public DNS - C(.internal) (ICANN's private-use TLD), C(.test), C(.example), C(.invalid)
+    (RFC 2606, RFC 6761) and C(.home.arpa) (RFC 8375), such as C(dev.internal) or C(kind.test).
+  - Any other domain is refused before anything is written, in check mode too, saying which domain the cluster named,
+    why, and the fix (O(allow_domain), or another C(networking.dnsDomain) when the cluster is created) - a one-label domain
+    (C(com), C(cluster)), C(localhost) and the names under it, mDNS's C(.local) other than C(cluster.local) (RFC 6762),
+    a reverse-lookup zone (C(in-addr.arpa), C(ip6.arpa) and the zones under them), C(home.arpa) itself, and every domain
+    under a public suffix (C(example.com), C(corp.dev)). C(.localdomain) is not taken either (no RFC or ICANN decision
+    reserves it).
+  - With O(state=absent) a refused domain is left alone - the module never wrote it - with a warning; to remove what an
+    earlier version wrote for it, name it in O(allow_domain).
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
@@ -49,6 +61,14 @@ options:
     description: The cluster's DNS Service, C(<namespace>/<name>).
     type: str
     default: kube-system/kube-dns
+  allow_domain:
+    description:
+      - A domain the default rule refuses (see the description), sent to the cluster all the same when it is exactly the
+        domain the cluster serves (compared without case, a trailing dot ignored), such as V(corp.dev) for a cluster
+        created with that C(networking.dnsDomain). Another domain the cluster names is still refused.
+      - It must be a valid domain; the cluster's domain is checked as always.
+      - Unset or empty, only the default rule applies.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -106,12 +126,12 @@ reason:
   sample: systemd-resolved does not run here
 path:
   description: With V(macos), the resolver file.
-  returned: when RV(resolver) is macos
+  returned: when RV(resolver) is macos, unless O(state=absent) left a refused domain alone
   type: str
   sample: /etc/resolver/cluster.local
 link:
   description: With V(resolved), the link given the DNS server and the routing domain.
-  returned: when RV(resolver) is resolved
+  returned: when RV(resolver) is resolved, unless O(state=absent) left a refused domain alone
   type: str
   sample: br-1e9b417bacdc
 """
@@ -121,7 +141,7 @@ import platform
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns, _cluster_routes, _config_file, _host_routes, _kube
+from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns, _cluster_routes, _config_file, _host_routes, _k8s_names, _kube
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, PlanError, RouteError, failure
 
 
@@ -134,6 +154,7 @@ def argument_spec() -> dict:
             resolver=dict(type="str", choices=["auto", "macos", "resolved"], default="auto"),
             resolver_dir=dict(type="path", default="/etc/resolver"),
             dns_service=dict(type="str", default="kube-system/kube-dns"),
+            allow_domain=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -240,6 +261,8 @@ def resolved(module: AnsibleModule, cluster: Cluster) -> dict:
 
 def run(module: AnsibleModule) -> dict:
     params = module.params
+    _k8s_names.require_cluster_name(params["cluster"])
+    allow = _cluster_dns.allowed_domain(params["allow_domain"])
     cluster = gather_cluster(params)
     choice = params["resolver"]
     if choice == "auto":
@@ -247,6 +270,12 @@ def run(module: AnsibleModule) -> dict:
     result = {"changed": False, "domain": cluster.domain, "domain_source": cluster.source, "nameserver": cluster.nameserver, "resolver": choice}
     if choice == "none":
         return dict(result, reason="systemd-resolved does not run here: a Linux host without it has no per-domain resolver to tell")
+    refused = _cluster_dns.domain_problem(params["cluster"], cluster.domain, cluster.source, allow)
+    if refused and params["state"] == "absent":
+        module.warn(refused)  # never sent there: nothing to undo
+        return result
+    if refused:
+        raise PlanError(refused)
     if choice == "macos" and params["state"] == "present":
         routed_link(cluster, module.check_mode)
     done = macos(module, cluster) if choice == "macos" else resolved(module, cluster)

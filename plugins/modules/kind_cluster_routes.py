@@ -27,8 +27,22 @@ description:
     short-lived host-network NET_ADMIN container of O(image), as M(hostreach.kind.docker_vm_firewall) does). A route
     line alone gives a timeout; with the VM's route it answers. Restart docker-connector after a change of the file.
   - Refused before any change (with the route and the fix named) - a range that overlaps a route the host already has
-    (a VPN's or the LAN's, which routing it to the node would cut off), and a range another kind cluster already has
-    routed (kind gives every cluster 10.244.0.0/16 and 10.96.0.0/16 unless its config says otherwise).
+    (a VPN's or the LAN's, which routing it to the node would cut off), a range that holds the gateway of the host's
+    default route, and a range another kind cluster already has routed (kind gives every cluster 10.244.0.0/16 and
+    10.96.0.0/16 unless its config says otherwise).
+  - The ranges and node addresses are read from the cluster, so they are checked as input. Unless
+    O(allow_wide_routes=true), every range (Service ranges and each node's Pod ranges) is refused before any change,
+    naming the range, the node and the reasons, when it is wider than C(/12) (the apiserver itself refuses an IPv4
+    Service range wider than that; the default route's halves C(0.0.0.0/1) and C(128.0.0.0/1) with it), overlaps
+    loopback, C(0.0.0.0/8), link-local C(169.254.0.0/16), multicast C(224.0.0.0/4) or reserved C(240.0.0.0/4)
+    (broadcast C(255.255.255.255) included), is not private (not inside C(10.0.0.0/8), C(172.16.0.0/12),
+    C(192.168.0.0/16) or the shared address space C(100.64.0.0/10)), contains the host's default gateway, or overlaps
+    a directly connected network of the host (a route with no gateway on a device that is not the tunnel C(utun*), a
+    Docker bridge C(docker0)/C(br-*) or loopback). This is the rule of
+    M(hostreach.kind.docker_bridge_routes)' O(hostreach.kind.docker_bridge_routes#module:allow_wide_routes).
+  - A node whose C(InternalIP) is not an IPv4 unicast address (not an IP address at all, IPv6 only, loopback,
+    link-local, multicast, reserved) is skipped with a warning naming the node, and so is a C(spec.podCIDRs) entry
+    that is not a CIDR; such a value is never written to a route, a file or the VM's script.
 author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
@@ -57,7 +71,7 @@ options:
   image:
     description: With O(target=connector), the image of the container that routes inside the VM (it needs C(sh) and C(ip)).
     type: str
-    default: docker:29-dind
+    default: docker:29.8.1-dind
   pull:
     description: When to pull O(image).
     type: str
@@ -68,6 +82,15 @@ options:
     type: list
     elements: str
     default: [default]
+  allow_wide_routes:
+    description:
+      - Route the cluster's ranges even when they are wider than C(/12), not private, overlap loopback, link-local,
+        multicast or reserved space, contain the host's default gateway or overlap a directly connected network of the
+        host (see the description). The ranges come from the cluster, which can name any range; set this only for a
+        cluster whose ranges you chose yourself.
+      - The refusal of a range that overlaps a route the host has, or holds the default route's gateway, stays.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -147,7 +170,7 @@ urls:
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_routes, _docker, _k8s_names, _kube, _route_targets, _urls, _vm_tools
+from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_routes, _docker, _host_routes, _k8s_names, _kube, _route_targets, _urls, _vm_tools
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, PlanError, failure
 
 
@@ -160,9 +183,10 @@ def argument_spec() -> dict:
             state=dict(type="str", choices=["present", "absent"], default="present"),
             target=dict(type="str", choices=["host", "connector"], default="host"),
             connector_config=dict(type="path"),
-            image=dict(type="str", default="docker:29-dind"),
+            image=dict(type="str", default="docker:29.8.1-dind"),
             pull=dict(type="str", choices=list(_vm_tools.PULL_POLICIES), default="missing"),
             namespaces=dict(type="list", elements="str", default=["default"]),
+            allow_wide_routes=dict(type="bool", default=False),
         ),
         required_if=[("target", "connector", ("connector_config",))],
         supports_check_mode=True,
@@ -175,6 +199,7 @@ class Cluster(t.NamedTuple):
     source: str
     nodes: list
     urls: list
+    warnings: tuple = ()  # what of the Node objects was not used, naming the node
 
 
 def gather_cluster(params: dict) -> Cluster:
@@ -184,7 +209,8 @@ def gather_cluster(params: dict) -> Cluster:
     cidrs, source = _cluster_routes.service_cidrs(api.list_service_cidrs(), api.kubeadm_cluster_configuration())
     nodes = _cluster_routes.cluster_nodes(api.list_nodes())
     services = [s for namespace in params["namespaces"] for s in api.list_services(namespace)]
-    return Cluster(params["cluster"], cidrs, source, nodes, [u for s in services for u in _urls.cluster_ip_urls(s)])
+    urls = [u for s in services for u in _urls.cluster_ip_urls(s)]
+    return Cluster(params["cluster"], cidrs, source, nodes, urls, tuple(w for n in nodes for w in n.warnings))
 
 
 def target_for(module: AnsibleModule, cluster: Cluster) -> _route_targets.Target:
@@ -213,13 +239,29 @@ def report(module: AnsibleModule, cluster: Cluster, wanted: list, before: list, 
     return result
 
 
+def refuse_wide_ranges(cluster: str, wanted: list) -> None:
+    """Fail before any change when a range the cluster names would take this host's own traffic to a node."""
+    problems = _cluster_routes.refusals(cluster, wanted, _host_routes.read_routes())
+    if problems:
+        raise PlanError(
+            "refusing to route ranges that the cluster names and that are not for its Services and Pods: {}. Nothing was changed. "
+            "Create the cluster with other {} (private, /{} or narrower, clear of this host's own networks), or set "
+            "allow_wide_routes: true if that is what you want.".format("; ".join(problems), _cluster_routes.KIND_FIELDS, _cluster_routes.CLUSTER_WIDEST_PREFIX)
+        )
+
+
 def run(module: AnsibleModule) -> dict:
     params = module.params
+    _k8s_names.require_cluster_name(params["cluster"])
     problems = _k8s_names.name_problems([], params["namespaces"])
     if problems:
         raise InputError("; ".join(problems) + "; nothing was changed")
     cluster = gather_cluster(params)
+    for warning in cluster.warnings:
+        module.warn(warning)
     wanted = _cluster_routes.wanted_routes(cluster.cidrs, cluster.nodes)
+    if params["state"] == "present" and not params["allow_wide_routes"]:
+        refuse_wide_ranges(cluster.name, wanted)
     target = target_for(module, cluster)
     existing, current = target.read(wanted)
     if params["state"] == "present":
