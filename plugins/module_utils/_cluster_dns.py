@@ -15,6 +15,7 @@ in the public DNS (PRIVATE_SUFFIXES); anything else only when the user names tha
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import typing as t
 
@@ -92,6 +93,18 @@ def domain_problem(cluster: str, domain: str, source: str, allow: str | None) ->
         f"else give the cluster another domain when it is created, such as {KIND_DEFAULT} or one under .internal "
         "(kubeadmConfigPatches setting networking.dnsDomain in its kind config; the kubelet's clusterDomain follows it); nothing was changed"
     )
+
+
+def nameserver_of(service: dict, name: str) -> str:
+    """The DNS Service's ClusterIP as the resolver gets it: an IP address as ipaddress writes it; PlanError otherwise
+    (the value is the cluster's, and goes into the resolver file or a resolvectl command)."""
+    value = (service.get("spec") or {}).get("clusterIP")
+    if not value or value == "None":
+        raise PlanError(f"the DNS Service {name} has no ClusterIP; nothing was changed")
+    try:
+        return str(ipaddress.ip_address(str(value)))
+    except ValueError:
+        raise PlanError(f"the DNS Service {name} has the ClusterIP {str(value)[:80]!r}, which is not an IP address; nothing was changed") from None
 
 
 def resolver_file(cluster: str, domain: str, nameserver: str) -> str:

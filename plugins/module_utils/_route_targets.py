@@ -45,6 +45,13 @@ def route_words(verb: str, cidr: t.Any, via: t.Any) -> list:
     return ["ip", "route", verb, str(network), "via", str(address)]
 
 
+def host_commands(add: list, remove: list) -> list:
+    """The `ip route` argument lists that take this host's table from before to after: removals first, every route
+    marked `proto 119` (the only routes HostTable ever removes)."""
+    commands = [route_words("del", c, v) for c, v in remove] + [route_words("replace", c, v) for c, v in add]
+    return [[*words, "proto", PROTO] for words in commands]
+
+
 def vm_script(remove: list, add: list) -> str:
     """The shell script that removes and adds (cidr, via) routes inside the Docker VM, every word quoted; "" for none."""
     lines = [" ".join(shlex.quote(w) for w in route_words("del", c, v)) for c, v in remove]
@@ -77,20 +84,21 @@ class HostTable:
         self.module.get_bin_path("ip", required=True)
         routes = _host_routes.parse_ip_json(self._ip("-j", "route", "show", "table", "main"))
         cidrs = {r.cidr for r in wanted}
-        return routes, [(r.network, r.gateway) for r in routes if r.protocol == PROTO and (r.network in cidrs or r.gateway in self.node_ips)]
+        # Only a route via a node is one this module made: a gateway-less proto 119 route is someone else's (a conflict).
+        mine = [r for r in routes if r.protocol == PROTO and r.gateway and (r.network in cidrs or r.gateway in self.node_ips)]
+        return routes, [(r.network, r.gateway) for r in mine]
 
     def is_ours(self, route: _host_routes.Route) -> bool:
         return route.protocol == PROTO and route.gateway in self.node_ips
 
     def owner_of(self, route: _host_routes.Route) -> str | None:
-        if route.protocol != PROTO:
+        if route.protocol != PROTO or not route.gateway:
             return None
         return kind_cluster_of(self.module.params.get("docker_host"), route.gateway) or f"another kind cluster (its node {route.gateway})"
 
     def apply(self, wanted: list, add: list, remove: list) -> None:
-        commands = [route_words("del", c, v) for c, v in remove] + [route_words("replace", c, v) for c, v in add]
-        for words in commands:
-            self._ip(*words[1:], "proto", PROTO)
+        for words in host_commands(add, remove):
+            self._ip(*words[1:])
 
 
 class Connector:

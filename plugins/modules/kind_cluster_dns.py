@@ -23,6 +23,10 @@ description:
   - O(resolver=auto) picks C(macos) on macOS, C(resolved) on Linux where systemd-resolved runs, and else reports
     RV(resolver) V(none) with the reason and changes nothing (a Linux host without systemd-resolved has no per-domain
     resolver to tell).
+  - Telling the resolver needs root; reading the cluster and the resolver's settings does not. With O(apply=false) the
+    module runs as the user, reads and plans (refusing as always), and returns the change for a task with C(become) to
+    make - the resolver file's RV(content) or the C(resolvectl) RV(commands) - so neither the module's interpreter nor
+    the kubeconfig's C(exec) credential plugin runs as root (the role M(hostreach.kind.cluster_dns) does so).
   - Several clusters need a domain each; a second cluster with a domain another already has is refused, naming both.
   - The domain is the cluster's word, and the host's own lookups of every name under it go to the cluster. So only these
     are taken by default - kind's and Kubernetes' default C(cluster.local), and a domain strictly under a suffix that is
@@ -69,6 +73,13 @@ options:
       - It must be a valid domain; the cluster's domain is checked as always.
       - Unset or empty, only the default rule applies.
     type: str
+  apply:
+    description:
+      - V(true) makes the change itself (root, C(become)).
+      - V(false) reads, plans and refuses exactly as V(true) does and changes nothing; C(changed) says whether the
+        plan changes anything, RV(content) (macOS) or RV(commands) (systemd-resolved) hold the change for a root task.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -96,6 +107,19 @@ EXAMPLES = r"""
   hostreach.kind.kind_cluster_dns:
     cluster: kind
     state: absent
+
+- name: Plan as the user on Linux; only resolvectl runs as root
+  hostreach.kind.kind_cluster_dns:
+    cluster: kind
+    apply: false
+  register: plan
+
+- name: Tell systemd-resolved
+  become: true
+  ansible.builtin.command:
+    argv: "{{ item }}"
+  loop: "{{ plan.commands | default([]) | hostreach.kind.resolvectl_commands }}"
+  changed_when: true
 """
 
 RETURN = r"""
@@ -129,6 +153,20 @@ path:
   returned: when RV(resolver) is macos, unless O(state=absent) left a refused domain alone
   type: str
   sample: /etc/resolver/cluster.local
+content:
+  description:
+    - With V(macos), what the resolver file holds after the change; V(null) when the change removes it.
+  returned: when RV(resolver) is macos and C(changed) is true
+  type: str
+  sample: "# hostreach.kind cluster kind: cluster.local is answered by the cluster's DNS Service, and only it\nnameserver 10.96.0.10\n"
+commands:
+  description:
+    - With V(resolved), the C(resolvectl) commands that make the change, as argument lists (run, or with O(apply=false)
+      or in check mode to be run); empty when nothing changes.
+  returned: when RV(resolver) is resolved, unless O(state=absent) left a refused domain alone
+  type: list
+  elements: list
+  sample: [[resolvectl, dns, br-1e9b417bacdc, 10.96.0.10], [resolvectl, domain, br-1e9b417bacdc, "~cluster.local"]]
 link:
   description: With V(resolved), the link given the DNS server and the routing domain.
   returned: when RV(resolver) is resolved, unless O(state=absent) left a refused domain alone
@@ -155,6 +193,7 @@ def argument_spec() -> dict:
             resolver_dir=dict(type="path", default="/etc/resolver"),
             dns_service=dict(type="str", default="kube-system/kube-dns"),
             allow_domain=dict(type="str"),
+            apply=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -174,9 +213,7 @@ def gather_cluster(params: dict) -> Cluster:
     _kube.require_sdk()
     api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
     domain, source = _cluster_dns.cluster_domain(api.kubeadm_cluster_configuration(), api.kubelet_configuration())
-    nameserver = (api.read_service(namespace, name).get("spec") or {}).get("clusterIP")
-    if not nameserver or nameserver == "None":
-        raise PlanError(f"the DNS Service {params['dns_service']} has no ClusterIP")
+    nameserver = _cluster_dns.nameserver_of(api.read_service(namespace, name), params["dns_service"])
     return Cluster(domain, source, nameserver, {n.ip for n in _cluster_routes.cluster_nodes(api.list_nodes()) if n.ip})
 
 
@@ -222,13 +259,14 @@ def macos(module: AnsibleModule, cluster: Cluster) -> dict:
     if problem:
         raise PlanError(f"{problem}; nothing was changed")
     after = _cluster_dns.resolver_file(params["cluster"], cluster.domain, cluster.nameserver) if params["state"] == "present" else None
-    if after != before and not module.check_mode:
+    if after != before and params["apply"] and not module.check_mode:
         if after is None:
             os.unlink(path)
         else:
             os.makedirs(params["resolver_dir"], mode=0o755, exist_ok=True)
             _config_file.write(module, path, after)
-    return {"changed": after != before, "path": path, "diff": {"before": before or "", "after": after or ""}}
+    done = {"changed": after != before, "path": path, "diff": {"before": before or "", "after": after or ""}}
+    return dict(done, content=after) if after != before else done
 
 
 def resolved(module: AnsibleModule, cluster: Cluster) -> dict:
@@ -251,12 +289,13 @@ def resolved(module: AnsibleModule, cluster: Cluster) -> dict:
         commands = []  # the server at that address is another cluster's (same Service range): its DNS stays
     if problem:
         raise PlanError(f"{problem}; nothing was changed")
-    if not module.check_mode:
+    if module.params["apply"] and not module.check_mode:
         for command in commands:
             resolvectl(*command)
     before = f"{link}: dns {' '.join(dns.get(link, []))}; domain {' '.join(domains.get(link, []))}\n"
     after = f"{link}: dns {cluster.nameserver}; domain ~{cluster.domain}\n" if module.params["state"] == "present" else f"{link}: reverted\n"
-    return {"changed": bool(commands), "link": link, "diff": {"before": before, "after": after if commands else before}}
+    done = {"changed": bool(commands), "link": link, "commands": [["resolvectl", *c] for c in commands]}
+    return dict(done, diff={"before": before, "after": after if commands else before})
 
 
 def run(module: AnsibleModule) -> dict:

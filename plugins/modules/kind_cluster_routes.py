@@ -20,7 +20,10 @@ description:
     with C(ip route replace ... proto 119) and reads them with C(ip -j route show). The command of iproute2 is used
     rather than a Python netlink library because it is on every Linux machine, needs nothing installed on the target,
     and marks the routes with their own protocol number, so O(state=absent) removes exactly these and no route someone
-    else added. Needs root (C(become)).
+    else added. Changing the table needs root; reading it and the cluster does not. With O(apply=false) the module
+    runs as the user, reads and plans, and returns the C(ip route) commands in RV(commands) for a task with C(become)
+    to run (the role M(hostreach.kind.cluster_routes) does so), so neither the module's interpreter nor the
+    kubeconfig's C(exec) credential plugin ever runs as root.
   - O(target=connector) (macOS with docker-connector) writes the ranges as C(route) lines of docker-connector's config
     (O(connector_config)), marked C(# hostreach.kind cluster <name>) so that M(hostreach.kind.docker_bridge_routes)
     never prunes them, and puts the routes that carry them on from the Docker VM to the nodes inside the VM (through a
@@ -82,6 +85,15 @@ options:
     type: list
     elements: str
     default: [default]
+  apply:
+    description:
+      - V(true) makes the change itself (with O(target=host) that needs root, C(become)).
+      - V(false) (only with O(target=host)) reads the cluster and this host's routes, plans and refuses exactly as
+        V(true) does, and returns the commands that make the change in RV(commands) without running them; C(changed)
+        then says whether they change anything. Run them with C(ansible.builtin.command) and C(become), through the
+        P(hostreach.kind.ip_route_commands#filter) filter - root is kept to C(ip route).
+    type: bool
+    default: true
   allow_wide_routes:
     description:
       - Route the cluster's ranges even when they are wider than C(/12), not private, overlap loopback, link-local,
@@ -125,6 +137,19 @@ EXAMPLES = r"""
   hostreach.kind.kind_cluster_routes:
     cluster: kind
     state: absent
+
+- name: Plan as the user (the cluster read with the user's kubeconfig), no root
+  hostreach.kind.kind_cluster_routes:
+    cluster: kind
+    apply: false
+  register: plan
+
+- name: Only `ip route` runs as root
+  become: true
+  ansible.builtin.command:
+    argv: "{{ item }}"
+  loop: "{{ plan.commands | hostreach.kind.ip_route_commands }}"  # exactly `ip route replace|del ... proto 119`
+  changed_when: true
 """
 
 RETURN = r"""
@@ -159,6 +184,14 @@ removed:
   type: list
   elements: str
   sample: []
+commands:
+  description:
+    - With O(target=host), the C(ip route) commands that make the change, as argument lists (run, or with
+      O(apply=false) or in check mode to be run); empty when nothing changes.
+  returned: success and O(target=host)
+  type: list
+  elements: list
+  sample: [[ip, route, replace, 10.96.0.0/16, via, 172.18.0.2, proto, "119"]]
 urls:
   description: The ClusterIP URLs of the Services of O(namespaces), one per port (not probed here).
   returned: success
@@ -187,6 +220,7 @@ def argument_spec() -> dict:
             pull=dict(type="str", choices=list(_vm_tools.PULL_POLICIES), default="missing"),
             namespaces=dict(type="list", elements="str", default=["default"]),
             allow_wide_routes=dict(type="bool", default=False),
+            apply=dict(type="bool", default=True),
         ),
         required_if=[("target", "connector", ("connector_config",))],
         supports_check_mode=True,
@@ -254,6 +288,8 @@ def run(module: AnsibleModule) -> dict:
     params = module.params
     _k8s_names.require_cluster_name(params["cluster"])
     problems = _k8s_names.name_problems([], params["namespaces"])
+    if not params["apply"] and params["target"] != "host":
+        problems.append("apply: false is for target: host (the connector target needs no root and applies itself)")
     if problems:
         raise InputError("; ".join(problems) + "; nothing was changed")
     cluster = gather_cluster(params)
@@ -269,9 +305,12 @@ def run(module: AnsibleModule) -> dict:
         if problems:
             raise PlanError("refusing to route: " + "; ".join(problems) + "; nothing was changed")
     add, remove = _cluster_routes.plan(wanted, current, params["state"])
-    if (add or remove) and not module.check_mode:
+    if (add or remove) and params["apply"] and not module.check_mode:
         target.apply(wanted, add, remove)
-    return report(module, cluster, wanted, current, add, remove)
+    result = report(module, cluster, wanted, current, add, remove)
+    if params["target"] == "host":
+        result["commands"] = _route_targets.host_commands(add, remove)
+    return result
 
 
 def main() -> None:

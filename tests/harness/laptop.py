@@ -23,6 +23,7 @@ apiserver's certificate covers it); `Laptop.playbook()` runs one of the collecti
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -52,6 +53,7 @@ REQUIREMENTS = REPO_ROOT / "tests" / "requirements.txt"
 SDKS = ("docker", "kubernetes")
 NETWORK = "kind"
 USER = "dev"
+EXEC_FIELDS = {"clientCertificateData": "client-certificate-data", "clientKeyData": "client-key-data"}
 HOME = f"/home/{USER}"
 PYTHON = "/opt/hostreach-venv/bin/python"
 BOOT_TIMEOUT = 90.0
@@ -179,20 +181,34 @@ class Laptop:
         words = self.run("ip", "route", "get", address, check=True).stdout.split()
         return words[words.index("dev") + 1]
 
-    def kubeconfig(self, *clusters: KindCluster) -> str:
+    def kubeconfig(self, *clusters: KindCluster, exec_log: str | None = None) -> str:
         """~dev/.kube/config with the clusters' contexts (kind-<name>), as `kind create cluster` writes it on a machine
-        on kind's network: the server is the control-plane node's IP:6443 instead of a port published on 127.0.0.1."""
+        on kind's network: the server is the control-plane node's IP:6443 instead of a port published on 127.0.0.1.
+        With `exec_log`, each user's credentials come from an `exec` credential plugin (as with a cloud provider's
+        login), a script that appends the uid it runs as to `exec_log` before it prints the same certificate."""
         merged: dict = {"apiVersion": "v1", "kind": "Config", "clusters": [], "contexts": [], "users": [], "preferences": {}}
         for cluster in clusters:
             config = yaml.safe_load(Path(cluster.kubeconfig).read_text())
             for entry in config["clusters"]:
                 entry["cluster"]["server"] = f"https://{cluster.node_ips[cluster.control_plane]}:6443"
+            if exec_log:
+                config["users"] = [self._exec_user(entry, exec_log) for entry in config["users"]]
             for key in ("clusters", "contexts", "users"):
                 merged[key] += config[key]
             merged["current-context"] = cluster.context
         path = f"{HOME}/.kube/config"
         self.write(path, yaml.safe_dump(merged))
         return path
+
+    def _exec_user(self, entry: dict, log: str) -> dict:
+        """`entry` (a kubeconfig user with client certificate data) turned into one whose exec plugin logs its uid."""
+        user = entry["user"]
+        status = {key: base64.b64decode(user[field]).decode() for key, field in EXEC_FIELDS.items()}
+        api = "client.authentication.k8s.io/v1"
+        base = f"{HOME}/.kube/exec-{entry['name']}"
+        self.write(f"{base}.json", json.dumps({"apiVersion": api, "kind": "ExecCredential", "status": status}))
+        self.write(f"{base}.sh", f'#!/bin/sh\nid -u >>"{log}"\nexec cat "{base}.json"\n', mode="0700")
+        return {"name": entry["name"], "user": {"exec": {"apiVersion": api, "command": f"{base}.sh", "interactiveMode": "Never"}}}
 
     def inventory(self, directory: Path) -> Path:
         """An inventory with this machine as host `laptop`: the community.docker.docker connection, user dev, the venv's

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from harness.kind import DEMO_HTTPD_INDEX, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, namespace, nslookup, wait_for
-from harness.laptop import HOME, Laptop
+from harness.laptop import HOME, USER, Laptop
 from kubernetes import client
 
 pytestmark = pytest.mark.kind
@@ -54,6 +54,7 @@ for path in sys.argv[1:]:
 print(json.dumps(found))
 """
 OUTSIDE_NAME = "hostreach-outside-the-cluster.example"
+EXEC_LOG = f"{HOME}/exec-plugin-uids"  # one line per run of the kubeconfig's credential plugin: the uid
 
 
 def resolver_files(laptop: Laptop) -> dict:
@@ -108,8 +109,10 @@ def settings(ns: str, *clusters: KindCluster) -> dict:
 
 @pytest.fixture(scope="module")
 def before(laptop: Laptop, kind_cluster: KindCluster, demo) -> tuple:
-    """The laptop's resolver files and view before any run of this module; its kubeconfig has the cluster."""
-    laptop.kubeconfig(kind_cluster)
+    """The laptop's resolver files and view before any run of this module; its kubeconfig has the cluster, with an
+    exec credential plugin that logs the uid it runs as (EXEC_LOG)."""
+    laptop.run("rm", "-f", EXEC_LOG, check=True)
+    laptop.kubeconfig(kind_cluster, exec_log=EXEC_LOG)
     return resolver_files(laptop), resolver_view(laptop)
 
 
@@ -169,6 +172,18 @@ def test_a_service_name_resolves_on_the_laptop_through_the_routed_dns_service_an
         (f"http://{name}:80", "reachable", 200),
     ]
     assert f"http://{name}:80" in done.stdout and "2 reachable" in done.stdout
+
+
+def test_the_cluster_is_read_as_the_user_and_only_the_resolver_and_route_commands_run_as_root(laptop: Laptop, exposed) -> None:
+    """Issue 18 item 9: expose with routes and DNS on a laptop whose kubeconfig logs in through an exec credential
+    plugin. Every run of the plugin was the user's (dev), never root's, though the routes and the resolver changed."""
+    done, _directory = exposed
+    assert done.returncode == 0, done.stdout + done.stderr
+    uids = laptop.read(EXEC_LOG).split()
+    dev = laptop.run("id", "-u", USER, check=True).stdout.strip()
+    assert uids and set(uids) == {dev}, uids
+    assert "Change this host's routes as the plan says (root, `ip route` only)" in done.stdout
+    assert "Tell systemd-resolved (Linux)" in done.stdout
 
 
 def test_a_name_outside_the_clusters_domain_is_not_sent_to_the_clusters_dns(laptop: Laptop, kind_cluster: KindCluster, exposed) -> None:

@@ -238,3 +238,24 @@ def test_no_override_ever_takes_a_domain_that_is_not_valid(text: str) -> None:
     if text and not _cluster_dns.DOMAIN.fullmatch(stripped):
         with pytest.raises(InputError):
             _cluster_dns.allowed_domain(text)
+
+
+@pytest.mark.parametrize(
+    ("cluster_ip", "says"),
+    [
+        (None, "has no ClusterIP"),
+        ("None", "has no ClusterIP"),
+        ("10.96.0.10\nport 5353", "which is not an IP address"),
+        ("10.96.0.10 -- --interface eth0", "which is not an IP address"),
+        ("dns.example", "which is not an IP address"),
+    ],
+)
+def test_a_dns_service_address_that_is_not_an_ip_address_is_refused(cluster_ip: object, says: str) -> None:
+    """The ClusterIP goes into the resolver file and a resolvectl command: only an IP address gets there."""
+    with pytest.raises(PlanError, match=says):
+        _cluster_dns.nameserver_of({"spec": {"clusterIP": cluster_ip}}, "kube-system/kube-dns")
+
+
+def test_a_dns_service_address_comes_back_as_ipaddress_writes_it() -> None:
+    assert _cluster_dns.nameserver_of({"spec": {"clusterIP": "10.96.0.10"}}, "kube-system/kube-dns") == "10.96.0.10"
+    assert _cluster_dns.nameserver_of({"spec": {"clusterIP": "fd00:10:96:0:0:0:0:a"}}, "kube-system/kube-dns") == "fd00:10:96::a"

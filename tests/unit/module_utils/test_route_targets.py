@@ -7,6 +7,7 @@ The VM (Connector._vm) and the config write (_connector_file.update) are stood i
 from __future__ import annotations
 
 import ipaddress
+import json
 import shlex
 import typing as t
 from pathlib import Path
@@ -105,3 +106,22 @@ def test_the_vm_script_is_only_ever_quoted_ipv4_routes(cidr: str, via: str) -> N
     assert words[:3] == ["ip", "route", "replace"] and words[4] == "via" and len(words) == 6
     assert str(ipaddress.IPv4Network(words[3])) == words[3] and str(ipaddress.IPv4Address(words[5])) == words[5]
     assert line == " ".join(shlex.quote(w) for w in words)
+
+
+def test_a_proto_119_route_without_a_gateway_is_not_taken_for_ours() -> None:
+    """Only a route via a node is one the module made: a gateway-less route with its mark (a `dev` or blackhole route
+    someone else added) is neither removed nor turned into a command (it once made the plan raise in check mode)."""
+    module = FakeModule()
+    table_json = json.dumps(
+        [
+            {"dst": "10.96.0.0/16", "dev": "eth1", "protocol": "119", "scope": "link", "flags": []},
+            {"dst": "10.97.0.0/16", "gateway": "172.18.0.2", "dev": "br-1", "protocol": "119", "flags": []},
+        ]
+    )
+    module.run_command = lambda args: (module.commands.append(args), (0, table_json, ""))[1]  # type: ignore[method-assign]
+    table = _route_targets.HostTable(module, "dev", [_cluster_routes.Node("dev-control-plane", "172.18.0.2", [], True)])
+    wanted = [_cluster_routes.Route(ipaddress.ip_network("10.96.0.0/16"), "172.18.0.2", "service", "dev-control-plane")]
+    routes, current = table.read(wanted)
+    assert current == [(ipaddress.ip_network("10.97.0.0/16"), "172.18.0.2")]
+    assert [table.owner_of(r) for r in routes if r.gateway is None] == [None]
+    assert _route_targets.host_commands([], current) == [["ip", "route", "del", "10.97.0.0/16", "via", "172.18.0.2", "proto", "119"]]

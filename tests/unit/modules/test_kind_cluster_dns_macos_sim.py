@@ -171,3 +171,14 @@ def test_an_allow_domain_that_is_no_domain_is_refused_before_the_cluster_is_read
     refused = dns(resolver_dir, allow_domain="../../etc")
     assert refused["failed"] is True and refused["msg"].startswith("allow_domain '../../etc' is not a DNS domain")
     assert not resolver_dir.exists()
+
+
+def test_apply_false_plans_the_file_as_the_user_and_leaves_the_write_to_the_root_step(resolver_dir: Path) -> None:
+    """Issue 18 item 9: the module reads and plans; the file's content goes to the role's root task, nothing is written."""
+    planned = dns(resolver_dir, apply=False)
+    assert planned["changed"] is True and planned["content"] == EXPECTED and planned["path"] == str(resolver_dir / "cluster.local")
+    assert not resolver_dir.exists()
+    dns(resolver_dir)  # what the root step does, done here by the module
+    assert "content" not in dns(resolver_dir, apply=False)  # nothing to change: nothing for the root step
+    removal = dns(resolver_dir, apply=False, state="absent")
+    assert removal["changed"] is True and removal["content"] is None and (resolver_dir / "cluster.local").read_text() == EXPECTED

@@ -27,3 +27,19 @@ def test_a_refused_domain_runs_no_resolvectl(monkeypatch: pytest.MonkeyPatch, do
     assert torn["changed"] is False and not torn.get("failed"), torn.get("msg")
     assert [(w["event"]["msg"] if isinstance(w, dict) else w).startswith(says) for w in torn["warnings"]] == [True]
     assert commands == []
+
+
+def test_apply_false_reads_resolved_but_leaves_every_change_to_the_root_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 9: as the user the module may read (`resolvectl status/dns/domain`), never change; the commands it
+    plans come back as argument lists for the role's root task."""
+    commands = []
+    link = "br-1e9b417bacdc"
+    answers = {"dns": f"Global:\nLink 7 ({link}):\n", "domain": f"Global:\nLink 7 ({link}):\n"}
+    monkeypatch.setattr(kind_cluster_dns, "gather_cluster", lambda params: CLUSTER)
+    monkeypatch.setattr(kind_cluster_dns, "routed_link", lambda cluster, check_mode=False: link)
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, args, **kwargs: commands.append(args) or (0, answers.get(args[-1], ""), ""))
+    planned = in_process(kind_cluster_dns, {"cluster": "dev", "resolver": "resolved", "apply": False})
+    assert not planned.get("failed"), planned.get("msg")
+    assert planned["changed"] is True and planned["link"] == link
+    assert planned["commands"] == [["resolvectl", "dns", link, "10.96.0.10"], ["resolvectl", "domain", link, "~cluster.local"]]
+    assert commands == [["resolvectl", "dns"], ["resolvectl", "domain"]]  # read only

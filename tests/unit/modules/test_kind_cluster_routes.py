@@ -12,6 +12,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf, _host_routes, _kube, _route_targets
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route
@@ -127,4 +128,30 @@ def test_allow_wide_routes_keeps_the_refusal_of_a_range_that_holds_the_default_g
     result, config, scripts = cluster(nodes, allow_wide_routes=True)
     assert result["failed"] and result["msg"].startswith("refusing to route: "), result["msg"]
     assert "the pod range 192.168.1.0/24 of cluster dev holds 192.168.1.1, the gateway of this host's default route (dev en0)" in result["msg"]
+    assert config == CONFIG and scripts == []
+
+
+def test_host_target_with_apply_false_reads_and_plans_and_runs_no_ip_route_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 9: as the user the module reads the table (`ip -j route show`) and returns the commands for the
+    role's root task; it never runs one that changes the table. With apply (the default) it runs exactly those."""
+    ran: list = []
+    monkeypatch.setattr(_host_routes, "read_routes", lambda: HOST)
+    monkeypatch.setattr(_kube, "connect", lambda *a: Api([node("dev-control-plane", "172.18.0.2", "10.244.0.0/24", True)]))
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False: f"/usr/sbin/{name}")
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, args, **kwargs: ran.append(args) or (0, "[]", ""))
+    planned = in_process(kind_cluster_routes, {"cluster": "dev", "target": "host", "apply": False})
+    assert not planned.get("failed"), planned.get("msg")
+    wanted = [
+        ["ip", "route", "replace", "10.244.0.0/24", "via", "172.18.0.2", "proto", "119"],
+        ["ip", "route", "replace", "10.96.0.0/16", "via", "172.18.0.2", "proto", "119"],
+    ]
+    assert planned["changed"] is True and planned["commands"] == wanted
+    assert ran == [["ip", "-j", "route", "show", "table", "main"]]
+    applied = in_process(kind_cluster_routes, {"cluster": "dev", "target": "host"})
+    assert applied["commands"] == wanted and ran[2:] == wanted
+
+
+def test_apply_false_with_the_connector_target_is_refused_before_the_cluster_is_read(cluster: t.Callable) -> None:
+    result, config, scripts = cluster([node("dev-control-plane", "172.18.0.2", "10.244.0.0/24", True)], apply=False)
+    assert result["failed"] is True and "apply: false is for target: host" in result["msg"]
     assert config == CONFIG and scripts == []

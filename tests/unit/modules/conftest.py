@@ -1,0 +1,13 @@
+"""What every module test needs: the module runs as on a managed node, whatever else the test process imported."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.module_utils import _internal
+
+
+@pytest.fixture(autouse=True)
+def managed_node_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once any controller code is imported (a filter test imports ansible.errors), ansible-core sends module warnings
+    to the controller's display instead of the module's result: a module under test runs as on a managed node."""
+    monkeypatch.setattr(_internal, "is_controller", False)
