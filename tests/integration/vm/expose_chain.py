@@ -285,12 +285,19 @@ def teardown_and_check(chain: Chain, web: Web) -> Run:
 
 
 def restart_engine_and_wait(chain: Chain) -> None:
-    """A restart of the VM's engine; back when the kind node, the demo pod and the connector container run again."""
+    """A restart of the VM's engine; back when the kind node, the demo pod and the connector container run again, and
+    the demo URL answers inside the VM (kube-proxy has programmed the node again: a probe before that is not the Mac's
+    path failing, and a rerun's summary would say so)."""
+    url = chain.demo_row()["url"]
     chain.vm.restart_engine()
     wait_running(chain.vm, chain.cluster.control_plane, timeout=90)
     chain.cluster.wait_ready()
     if chain.connector() is not None:
         wait_running(chain.vm, CONNECTOR)
+    deadline = time.monotonic() + 60
+    while (code := chain.vm.in_vm("curl", "-s", "--max-time", "3", "-o", "/dev/null", "-w", "%{http_code}", url, check=False).stdout) != b"200":
+        assert time.monotonic() < deadline, f"{url} does not answer inside the VM 60s after the engine restart (last: {code!r})"
+        time.sleep(1)
 
 
 def wait_answers(vm: DockerVM, url: str, timeout: float = 30.0) -> None:
