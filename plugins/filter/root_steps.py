@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import typing as t
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.hostreach.kind.plugins.module_utils._cluster_dns import DOMAIN, MARKER, resolver_file
@@ -30,8 +31,8 @@ def _refuse(what: str, value: object, expected: str) -> AnsibleFilterError:
     return AnsibleFilterError(f"refusing to run as root {what} {value!r}: it is not {expected}; nothing was changed")
 
 
-def _is(kind: type, text: object) -> bool:
-    """Whether ``text`` is a string that ``kind`` (an ipaddress class) gives back unchanged."""
+def _is(kind: t.Callable, text: object) -> bool:
+    """Whether ``text`` is a string that ``kind`` (an ipaddress class or ip_address) gives back unchanged."""
     try:
         return isinstance(text, str) and str(kind(text)) == text
     except ValueError:
@@ -56,7 +57,7 @@ def _resolvectl_ok(words: list) -> bool:
         return False
     verb, rest = words[1], words[3:]
     if verb == "dns":
-        return len(rest) == 1 and (_is(ipaddress.IPv4Address, rest[0]) or _is(ipaddress.IPv6Address, rest[0]))
+        return len(rest) == 1 and _is(ipaddress.ip_address, rest[0])
     if verb == "domain":
         return len(rest) == 1 and isinstance(rest[0], str) and rest[0].startswith("~") and bool(DOMAIN.fullmatch(rest[0][1:]))
     return verb == "revert" and not rest
@@ -82,8 +83,9 @@ def resolver_file_change(result: dict, resolver_dir: str) -> dict:
         raise _refuse("a change of the resolver file", path, f"a domain's file in {resolver_dir}")
     if content is None:
         return {"path": path, "content": None}
-    nameserver = _NAMESERVER_LINE.search(content).group("address") if isinstance(content, str) and _NAMESERVER_LINE.search(content) else ""
-    valid = cluster_name_problem(cluster) is None and (_is(ipaddress.IPv4Address, nameserver) or _is(ipaddress.IPv6Address, nameserver))
+    line = _NAMESERVER_LINE.search(content) if isinstance(content, str) else None
+    nameserver = line.group("address") if line else ""
+    valid = cluster_name_problem(cluster) is None and _is(ipaddress.ip_address, nameserver)
     if not (valid and content == resolver_file(cluster, domain, nameserver)):
         raise _refuse(f"the content for {path}:", content, f"the resolver file hostreach.kind writes ({MARKER.strip()} ...)")
     return {"path": path, "content": content}

@@ -20,7 +20,7 @@ import contextlib
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,10 +121,11 @@ class DockerVM:
         _run([str(VM_SCRIPT), "restart-engine", self.name], capture=False)
 
     def http_from_mac(self, url: str, timeout: float = ANSWER_TIMEOUT) -> Probe:
-        result = self.in_mac("curl", "-sS", "--max-time", str(timeout), "-o", "-", "-w", "\n%{http_code}", url, check=False)
-        body, _newline, code = result.stdout.decode().rpartition("\n")
-        status = int(code) if code.isdigit() and code != "000" else None
-        return Probe(status=status, body=body, curl_exit=result.returncode)
+        return _http(self.in_mac, url, timeout)
+
+    def http_in_vm(self, url: str, timeout: float = ANSWER_TIMEOUT) -> Probe:
+        """A GET from the VM itself: the node's own network, where the tunnel's firewall plays no part."""
+        return _http(self.in_vm, url, timeout)
 
     def load_demo_httpd(self, tag: str = "vm") -> str:
         """hostreach/demo-httpd:<tag> imported straight into the VM's engine from a local rootfs (no pull)."""
@@ -150,6 +151,14 @@ class DockerVM:
 
     def container_ip(self, container: str, network: str) -> str:
         return self.docker_out("inspect", "--format", f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}', container)
+
+
+def _http(run: Callable[..., subprocess.CompletedProcess[bytes]], url: str, timeout: float) -> Probe:
+    """curl's GET of `url` in a namespace (`run` is DockerVM.in_mac or in_vm): the status, the body, curl's exit."""
+    result = run("curl", "-sS", "--max-time", str(timeout), "-o", "-", "-w", "\n%{http_code}", url, check=False)
+    body, _newline, code = result.stdout.decode().rpartition("\n")
+    status = int(code) if code.isdigit() and code != "000" else None
+    return Probe(status=status, body=body, curl_exit=result.returncode)
 
 
 def _run(argv: list[str], *, check: bool = True, input: bytes | None = None, capture: bool = True) -> subprocess.CompletedProcess[bytes]:

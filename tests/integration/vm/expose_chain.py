@@ -294,15 +294,14 @@ def restart_engine_and_wait(chain: Chain) -> None:
     chain.cluster.wait_ready()
     if chain.connector() is not None:
         wait_running(chain.vm, CONNECTOR)
-    deadline = time.monotonic() + 60
-    while (code := chain.vm.in_vm("curl", "-s", "--max-time", "3", "-o", "/dev/null", "-w", "%{http_code}", url, check=False).stdout) != b"200":
-        assert time.monotonic() < deadline, f"{url} does not answer inside the VM 60s after the engine restart (last: {code!r})"
-        time.sleep(1)
+    wait_answers(chain.vm, url, timeout=60.0, inside_vm=True)
 
 
-def wait_answers(vm: DockerVM, url: str, timeout: float = 30.0) -> None:
-    """Until the Mac gets 200 from the URL (kube-proxy reprograms its rules after the node restarted)."""
+def wait_answers(vm: DockerVM, url: str, timeout: float = 30.0, inside_vm: bool = False) -> None:
+    """Until the Mac (or, `inside_vm`, the VM itself) gets 200 from the URL (kube-proxy reprograms its rules after the
+    node restarted)."""
+    get, who = (vm.http_in_vm, "the VM") if inside_vm else (vm.http_from_mac, "the Mac")
     deadline = time.monotonic() + timeout
-    while (probe := vm.http_from_mac(url, timeout=3)).status != 200:
-        assert time.monotonic() < deadline, f"{url} does not answer the Mac {timeout}s on: {probe}"
+    while (probe := get(url, timeout=3)).status != 200:
+        assert time.monotonic() < deadline, f"{url} does not answer {who} {timeout}s on: {probe}"
         time.sleep(1)
