@@ -4,8 +4,9 @@
 
 The doctor and expose's node check ask the engine for the kind control-plane nodes (label io.x-k8s.kind.role); other
 kind clusters on the same engine are not the run's (issue 18, item 5): a node is the run's when its
-io.x-k8s.kind.cluster label is one of the run's clusters (roles/_common/tasks/clusters.yml resolves them). A pure
-function, one call each from those roles. Documentation: kind_nodes_of_clusters.yml beside this file.
+io.x-k8s.kind.cluster label is one of the run's clusters (roles/_common/tasks/clusters.yml resolves them), and the
+check connects to each one's address (roles/_common/tasks/check_nodes.yml, the doctor's and expose's node check).
+Pure functions. Documentation: kind_node_targets.yml beside this file.
 """
 
 from __future__ import annotations
@@ -20,8 +21,28 @@ def kind_nodes_of_clusters(containers: list, clusters: list) -> list:
     return [c for c in containers or [] if (c.get("Labels") or {}).get(KIND_CLUSTER_LABEL) in wanted]
 
 
+def _address(container: dict) -> str:
+    """The container's first address on any of its networks ('' when it has none)."""
+    networks = (container.get("NetworkSettings") or {}).get("Networks") or {}
+    return next((net.get("IPAddress") for net in networks.values() if (net or {}).get("IPAddress")), "")
+
+
+def kind_node_targets(containers: list, clusters: list, networks: list | None = None) -> list:
+    """The run's kind nodes to connect to: name (without Docker's leading /), address, networks. With ``networks``,
+    only the nodes on one of them (those a run routes); a node without an address is kept with an empty one."""
+    wanted = set(networks or [])
+    targets = []
+    for container in kind_nodes_of_clusters(containers, clusters):
+        on = sorted(((container.get("NetworkSettings") or {}).get("Networks") or {}).keys())
+        if wanted and not wanted.intersection(on):
+            continue
+        name = ((container.get("Names") or ["?"])[0]).lstrip("/")
+        targets.append({"name": name, "ip": _address(container), "networks": on})
+    return targets
+
+
 class FilterModule:
-    """hostreach.kind.kind_nodes_of_clusters"""
+    """hostreach.kind.kind_node_targets"""
 
     def filters(self) -> dict:
-        return {"kind_nodes_of_clusters": kind_nodes_of_clusters}
+        return {"kind_node_targets": kind_node_targets}

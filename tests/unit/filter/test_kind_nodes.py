@@ -3,7 +3,7 @@ container without kind's cluster label, is not one of them."""
 
 from __future__ import annotations
 
-from ansible_collections.hostreach.kind.plugins.filter.kind_nodes import kind_nodes_of_clusters
+from ansible_collections.hostreach.kind.plugins.filter.kind_nodes import kind_node_targets, kind_nodes_of_clusters
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,3 +36,19 @@ def test_a_node_is_kept_exactly_when_its_cluster_is_one_of_the_runs(labelled: li
     containers = [node(f"n{i}", cluster) for i, cluster in labelled]
     kept = kind_nodes_of_clusters(containers, clusters)
     assert kept == [c for c in containers if c["Labels"]["io.x-k8s.kind.cluster"] in clusters]
+
+
+def placed(name: str, cluster: str, networks: dict) -> dict:
+    """A node container with addresses on networks {name: ip}."""
+    return node(name, cluster) | {"NetworkSettings": {"Networks": {net: {"IPAddress": ip} for net, ip in networks.items()}}}
+
+
+def test_the_targets_are_the_runs_nodes_with_their_first_address_and_networks() -> None:
+    containers = [placed("a-control-plane", "a", {"kind": "172.18.0.2"}), placed("b-control-plane", "b", {"kind": "172.18.0.3"})]
+    assert kind_node_targets(containers, ["a"]) == [{"name": "a-control-plane", "ip": "172.18.0.2", "networks": ["kind"]}]
+
+
+def test_with_networks_only_the_nodes_on_one_of_them_and_an_addressless_node_stays_visible() -> None:
+    containers = [placed("a-control-plane", "a", {"kind": "172.18.0.2"}), placed("b-control-plane", "b", {"other": ""})]
+    assert [t["name"] for t in kind_node_targets(containers, ["a", "b"], ["other"])] == ["b-control-plane"]
+    assert kind_node_targets(containers, ["a", "b"], [])[1] == {"name": "b-control-plane", "ip": "", "networks": ["other"]}
