@@ -6,8 +6,8 @@ new), render, and list the routes of the result. The floor is what any tool must
 split it into lines and put them in a set. Best of --reps runs each; the ratio says how far above the
 floor the planner is, and the per-line figure stays flat when planning is linear.
 
-Then one glued route line (`--glued`, subnets glued without a separator as the README's one-liner writes a dual-stack
-network, and an adversarial value with two readings at every `/` and none in the end, which took minutes at 200
+Then one glued route line (`--glued`, subnets glued without a separator as the manual recipe's one-liner writes a
+dual-stack network (docs/chain.md), and an adversarial value with two readings at every `/` and none in the end, which took minutes at 200
 characters before issue 18): parse and plan it; the per-subnet figure stays flat when the split is linear.
 
 Usage (from the repo root, with the venv's python; `make bench`, `make bench-smoke`):

@@ -95,7 +95,7 @@ main() {
   esac
   # Warm: nothing to build, no lock to wait for (another build may hold it for minutes).
   built && { printf '%s\n' "$ENGINE_BIN"; return 0; }
-  command -v go >/dev/null || die "go is not on PATH: install Go (see README) and rerun"
+  command -v go >/dev/null || die "go is not on PATH: install Go (see docs/testing.md) and rerun"
   mkdir -p "$HOSTREACH_CACHE"
   # One build at a time per cache, even when pytest workers and people start it at once.
   exec 9>"$HOSTREACH_CACHE/.engine-build.lock"

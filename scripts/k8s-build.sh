@@ -158,7 +158,7 @@ build_pause() {
 main() {
   local what="${1:-all}"
   [[ "$what" == all || "$what" == tier1 ]] || die "usage: $0 [all|tier1] (got '$what')"
-  command -v go >/dev/null || die "go is not on PATH: install Go (see README) and rerun"
+  command -v go >/dev/null || die "go is not on PATH: install Go (see docs/testing.md) and rerun"
   # Warm: nothing to build, no lock to wait for (another build may hold it for minutes).
   if all_present "$ETCD_BIN" etcd etcdctl && all_present "$K8S_BIN" "${TIER1_K8S[@]}"; then
     [[ "$what" == tier1 ]] && return 0

@@ -1,7 +1,7 @@
 """docker_bridge_routes against the real Docker engine: which networks get a route line, IPv4 only, repair of the
-README one-liner's glued and duplicate lines, idempotence byte for byte, other lines kept, absent and prune, the
-expose flag, check and diff mode; the mark on the lines the module adds (teardown removes only those), the lines
-that widen docker-connector's exposure removed, token values masked.
+glued and duplicate lines of the manual recipe's one-liner (docs/chain.md), idempotence byte for byte, other lines
+kept, absent and prune, the expose flag, check and diff mode; the mark on the lines the module adds (teardown removes
+only those), the lines that widen docker-connector's exposure removed, token values masked.
 
 Each test creates its own bridge networks (hrit-*) and removes them; the module runs as a user runs it,
 `ansible localhost -m hostreach.kind.docker_bridge_routes`.
@@ -37,7 +37,7 @@ def sha256(path: Path) -> str:
 
 
 def one_liner(net: dict, path: Path) -> None:
-    """The README's recipe, run for real: `docker network inspect --format "route {{...}}" >> conf`."""
+    """The manual recipe's step (docs/chain.md), run for real: `docker network inspect --format "route {{...}}" >> conf`."""
     fmt = "route {{range .IPAM.Config}}{{.Subnet}}{{end}}"
     out = subprocess.run(["docker", "network", "inspect", "--format", fmt, net["Id"]], capture_output=True, text=True, check=True).stdout
     with path.open("a") as handle:

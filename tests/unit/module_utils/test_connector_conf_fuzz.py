@@ -167,7 +167,7 @@ def _calls_to_plan(route_lines: int) -> int:
 
 
 def glued(subnets: int) -> str:
-    """`subnets` dual-stack networks' subnets glued as the README's one-liner glues them, ambiguous digits and all."""
+    """`subnets` dual-stack networks' subnets glued as the manual recipe's one-liner glues them (docs/chain.md), ambiguous digits and all."""
     return "".join(f"10.{i >> 8 & 255}.{i & 255}.0/24fd00:{i:x}::/64" for i in range(subnets))
 
 

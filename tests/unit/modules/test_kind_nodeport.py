@@ -54,8 +54,8 @@ def test_missing_sdk_names_the_target_interpreter() -> None:
 
 
 def documented_tasks() -> list:
-    """The kind_nodeport tasks of the module's EXAMPLES and of README.md's `## kind_nodeport` section."""
-    section = (REPO / "README.md").read_text().split("## kind_nodeport", 1)[1].split("\n## ", 1)[0]
+    """The kind_nodeport tasks of the module's EXAMPLES and of docs/modules.md's `## kind_nodeport` section."""
+    section = (REPO / "docs" / "modules.md").read_text().split("## kind_nodeport", 1)[1].split("\n## ", 1)[0]
     indented = "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
     tasks = yaml.safe_load(kind_nodeport.EXAMPLES) + yaml.safe_load(indented)
     return [task for task in tasks if "hostreach.kind.kind_nodeport" in task]
