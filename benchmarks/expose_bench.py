@@ -46,12 +46,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
+
+from nodeport_bench import ANSIBLE_PLAYBOOK, MERGE_PATCH, PYTHON, RESTORE_ANNOTATION, BenchError, ansible_env, machine, median, run  # noqa: E402
 
 from harness.kind import DEMO_HTTPD_PORT, kind_sh, loaded_demo_httpd_image  # noqa: E402
 from harness.versions import cache_dir  # noqa: E402
-from nodeport_bench import ANSIBLE_PLAYBOOK, MERGE_PATCH, PYTHON, RESTORE_ANNOTATION, BenchError, ansible_env, machine, median, run  # noqa: E402
 
 COUNT_LINE = re.compile(r"(\d+) reachable, (\d+) without ready endpoints, (\d+) unreachable")
 MODULE = "ansible_collections.hostreach.kind.plugins.modules.kind_nodeport"
@@ -359,8 +360,9 @@ def main() -> int:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
 
-    from harness.kind import cluster_up
     from kubernetes import config
+
+    from harness.kind import cluster_up
 
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
     log(f"machine: {machine()}")

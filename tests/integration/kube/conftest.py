@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import ansible_runner
 import pytest
 from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
-from harness.tier1 import Tier1
 from kube_helpers import Kube
 from kubernetes import client
+
+from harness.tier1 import Tier1
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from ansible_runner import adhoc, playbook
+
 from harness.tier1 import TEST_LABEL, Tier1
 
 pytestmark = pytest.mark.tier1

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 from ansible_runner import playbook
+
 from harness.kind import busybox_rootfs
 from harness.tier1 import Tier1
 

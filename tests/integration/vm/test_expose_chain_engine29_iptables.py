@@ -29,9 +29,10 @@ from expose_chain import (
     tunnel_rules,
     wait_answers,
 )
+from vm_helpers import assert_answers, assert_dropped, wait_running
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 

@@ -20,6 +20,7 @@ from expose_chain import (
     tunnel_rules,
     wait_answers,
 )
+
 from harness.vm import VMSpec, Web
 
 pytestmark = pytest.mark.vm

@@ -1,0 +1,4 @@
+"""The test harness: the real parts the test suite runs against (tier 1, kind, the VM and fleet models), as fixtures.
+
+This package and the scripts and files beside it are the harness's home (harness/).
+"""
