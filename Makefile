@@ -80,7 +80,7 @@ molecule: link ## Molecule scenarios (extensions/molecule): macos_sim (SIMULATIO
 	$(RUN) molecule test -s default
 
 demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with a demo app, exposed; prints the URLs
-	$(RUN) ansible-playbook extensions/molecule/default/create.yml -e hostreach_kind_cluster=hostreach-demo
+	$(RUN) ansible-playbook harness/demo.yml -e hostreach_kind_cluster=hostreach-demo
 	$(RUN) ansible-playbook hostreach.kind.expose -e hostreach_kind_cluster=hostreach-demo \
 	  -e hostreach_kind_kubeconfig=$${HOSTREACH_CACHE:-/var/cache/hostreach-kind}/run/kind-hostreach-demo/kubeconfig
 

@@ -22,7 +22,7 @@ a private tier 1 instance (its own ports and state directory), so no other clien
 counted.
 
 With --kind NAME, the whole expose.yml is also timed on a real kind cluster (harness/kind.sh, the
-demo app of extensions/molecule/default/create.yml): one run, then no-op reruns alternating with the
+demo cluster of harness/demo.yml): one run, then no-op reruns alternating with the
 empty play.
 
 Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`):
@@ -391,7 +391,7 @@ def bench_kind(name: str, reps: int, log) -> dict:
 
     existed = kind_sh("status", name, check=False).returncode == 0
     env = ansible_env()
-    run([ANSIBLE_PLAYBOOK, str(REPO / "extensions" / "molecule" / "default" / "create.yml"), "-e", f"hostreach_kind_cluster={name}"], env)
+    run([ANSIBLE_PLAYBOOK, str(REPO / "harness" / "demo.yml"), "-e", f"hostreach_kind_cluster={name}"], env)
     kubeconfig = str(cache_dir() / "run" / f"kind-{name}" / "kubeconfig")
     expose = [ANSIBLE_PLAYBOOK, "hostreach.kind.expose", "-e", f"hostreach_kind_cluster={name}", "-e", f"hostreach_kind_kubeconfig={kubeconfig}"]
     empty = [ANSIBLE_PLAYBOOK, str(BENCH / "empty.yml")]
