@@ -87,14 +87,14 @@ demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with
 # Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options to
 # nodeport_bench.py, EXPOSE_BENCH_ARGS to expose_bench.py (e.g. EXPOSE_BENCH_ARGS="--profile --json /tmp/expose.json").
 bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300
-	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
-	$(RUN) python benchmarks/expose_bench.py --sizes 10,100,300 --reps 3 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
-	$(RUN) python benchmarks/conf_bench.py --sizes 1000,10000,100000 --reps 3
+	$(RUN) python -m benchmarks.nodeport_bench --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
+	$(RUN) python -m benchmarks.expose_bench --sizes 10,100,300 --reps 3 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.conf_bench --sizes 1000,10000,100000 --reps 3
 
 bench-smoke: link k8s-build ## the benchmarks at their smallest size (CI); fail only on errors, never on ratios or targets
-	$(RUN) python benchmarks/nodeport_bench.py --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
-	$(RUN) python benchmarks/expose_bench.py --sizes 10 --reps 1 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
-	$(RUN) python benchmarks/conf_bench.py --sizes 1000 --reps 1
+	$(RUN) python -m benchmarks.nodeport_bench --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
+	$(RUN) python -m benchmarks.expose_bench --sizes 10 --reps 1 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.conf_bench --sizes 1000 --reps 1
 
 build: ## installable tarball in .build/
 	$(RUN) ansible-galaxy collection build --force --output-path .build .

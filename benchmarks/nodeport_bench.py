@@ -25,8 +25,9 @@ With --kind NAME, the whole expose.yml is also timed on a real kind cluster (har
 demo cluster of harness/demo.yml): one run, then no-op reruns alternating with the
 empty play.
 
-Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`):
-  python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 [--kind hostreach-bench]
+Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`), as a module of the package
+`benchmarks`, which imports the test harness as the package `harness` (both at the repo root):
+  python -m benchmarks.nodeport_bench --sizes 10,100,500 --reps 5 --loop-reps 2 [--kind hostreach-bench]
 """
 
 from __future__ import annotations
@@ -48,11 +49,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.versions import binary_dirs, cache_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from harness.versions import binary_dirs, cache_dir  # noqa: E402
-
 BENCH = REPO / "benchmarks"
 PYTHON = sys.executable
 ANSIBLE_PLAYBOOK = str(Path(PYTHON).with_name("ansible-playbook"))
