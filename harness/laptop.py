@@ -225,7 +225,7 @@ class Laptop:
 
     def playbook(self, play: str, settings: dict, directory: Path, check: bool = False, diff: bool = False) -> subprocess.CompletedProcess:
         """`ansible-playbook <play> -i <inventory> -e target=laptop` on this host, with the default callback."""
-        from ansible_runner import playbook  # the tests' one way to run playbooks (tests/ansible_runner.py)
+        from tests.ansible_runner import playbook  # the tests' one way to run playbooks (tests/ansible_runner.py)
 
         return playbook(play, {"target": "laptop", **settings}, args=("-i", str(self.inventory(directory))), check=check, diff=diff)
 

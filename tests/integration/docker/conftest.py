@@ -21,7 +21,8 @@ from pathlib import Path
 
 import docker
 import pytest
-from bridge_routes_helpers import Networks, SecondDaemon
+
+from .bridge_routes_helpers import Networks, SecondDaemon
 
 NOBODY = 65534
 

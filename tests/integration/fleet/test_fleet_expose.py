@@ -41,7 +41,6 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import ANNOTATION
-from expose_output import fatals, hosts_summary, recap, statuses, unreachable_messages
 
 from harness.fleet import Fleet, FleetHost, ansible_bin, fleet_up, leftovers
 from harness.fleet_kind import check_api_from, kind_subnet, laptop_kubeconfig
@@ -50,6 +49,8 @@ from harness.kind import DEMO_HTTPD_INDEX, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, namespace
 from harness.pty_run import BECOME_PROMPT, PtyResult, run_ansible_with_become_pass
 from harness.versions import REPO_ROOT
+
+from .expose_output import fatals, hosts_summary, recap, statuses, unreachable_messages
 
 pytestmark = [pytest.mark.fleet, pytest.mark.kind]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 # pylint: disable=unused-import  # imported fixtures are used by name, which pylint cannot see
-# chain: the kind cluster with the demo app in the module's VM, for the playbook runs of test_expose_chain_*.
-from expose_chain import chain  # noqa: F401
-
 from harness.vm import DockerVM, Web, docker_vm, vm_spec  # noqa: F401
+
+# chain: the kind cluster with the demo app in the module's VM, for the playbook runs of test_expose_chain_*.
+from .expose_chain import chain  # noqa: F401
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ansible_runner import playbook
-from vm_helpers import assert_answers, assert_dropped, wait_running
 
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, Web
 from harness.vm_kind import VMKindCluster, connector_standin_image, tools_image, vm_kind_cluster
+from tests.ansible_runner import playbook
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 TUNNEL_COMMENT = "hostreach.kind-tunnel"  # docker_vm_firewall's mark on the rules it adds
 TOOLS_IMAGE = "hostreach/vm-tools:chain"

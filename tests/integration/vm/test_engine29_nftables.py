@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from vm_helpers import assert_answers, assert_dropped, wait_running
 
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, VMSpec, Web
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 

@@ -10,9 +10,10 @@ macOS); the tests are one story and run in file order on one VM and one kind clu
 from __future__ import annotations
 
 import pytest
-from expose_chain import Chain, assert_nothing_answers_the_mac, expose_and_check, node_url, rerun_changes_nothing, teardown_and_check
 
 from harness.vm import VMSpec, Web
+
+from .expose_chain import Chain, assert_nothing_answers_the_mac, expose_and_check, node_url, rerun_changes_nothing, teardown_and_check
 
 pytestmark = pytest.mark.vm
 

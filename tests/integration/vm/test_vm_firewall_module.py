@@ -8,12 +8,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from ansible_runner import adhoc
-from vm_helpers import assert_answers, assert_dropped, wait_running
 
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.versions import HARNESS_DIR
 from harness.vm import DockerVM, VMSpec, Web
+from tests.ansible_runner import adhoc
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 
