@@ -1,12 +1,12 @@
 # One entry point for people and CI. `make test` sets up everything itself and runs the whole suite.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
-# The test harness's cache: $HOSTREACH_CACHE, else /var/cache/hostreach-kind (scripts/lib.sh). make expose/teardown/doctor
+# The test harness's cache: $HOSTREACH_CACHE, else /var/cache/hostreach-kind (harness/lib.sh). make expose/teardown/doctor
 # use the user's own cache instead (scripts/runtime.sh).
 # The collection as Ansible and Python find it: .build/collections/ansible_collections/hostreach/kind -> .
 COLLECTIONS := $(CURDIR)/.build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
-VENV = $(shell scripts/setup-venv.sh)
+VENV = $(shell harness/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
 .DEFAULT_GOAL := test
@@ -26,8 +26,8 @@ doctor: ## read-only: every link of the chain, ok or broken and the fix
 test: setup lint sanity unit integration molecule bench-smoke ## everything CI runs
 
 setup: ## Debian packages, Docker engine, venv
-	scripts/setup-host.sh
-	scripts/setup-venv.sh >/dev/null
+	harness/setup-host.sh
+	harness/setup-venv.sh >/dev/null
 	$(MAKE) --no-print-directory link
 
 link:
@@ -41,11 +41,11 @@ lint: link
 	# the collections path; a scratch HOME keeps a stale copy from shadowing the working tree.
 	rm -rf .build/lint-home && mkdir -p .build/lint-home
 	HOME=$(CURDIR)/.build/lint-home $(RUN) ansible-lint --profile production
-	# every shell script of the harness and the test doubles, found by its #! line
-	shellcheck -x $$(grep -rlE '^#!(/usr)?/bin/(env )?(ba)?sh' scripts tests/doubles)
+	# every shell script of the runtime, the harness and the test doubles, found by its #! line
+	shellcheck -x $$(grep -rlE '^#!(/usr)?/bin/(env )?(ba)?sh' scripts harness tests/doubles)
 
 sanity:
-	scripts/sanity.sh
+	harness/sanity.sh
 
 unit: link
 	$(RUN) python -m pytest tests/unit
@@ -55,46 +55,46 @@ integration: link k8s-build engine-build
 	$(RUN) python -m pytest tests/integration --durations=25 --junitxml=.build/integration-junit.xml -o junit_logging=system-out
 
 k8s-build: ## Kubernetes, etcd, kind, pause from the Go module proxy (cached by version)
-	scripts/k8s-build.sh
+	harness/k8s-build.sh
 
 engine-build: ## Docker Engine 29 (dockerd, docker-proxy, runc) from the Go module proxy (cached by version)
-	scripts/engine-build.sh >/dev/null
+	harness/engine-build.sh >/dev/null
 
 tier1-up: ## control plane as local processes; prints the kubeconfig path
-	scripts/tier1.sh up
+	harness/tier1.sh up
 
 tier1-down:
-	scripts/tier1.sh down
+	harness/tier1.sh down
 
 kind-image: ## kind node image hostreach/kind-node:<k8s version>, built locally (no pull)
-	scripts/kind-node-image.sh build
+	harness/kind-node-image.sh build
 
 kind-up: ## kind cluster hostreach-test; prints the kubeconfig path
-	scripts/kind.sh up
+	harness/kind.sh up
 
 kind-down:
-	scripts/kind.sh down
+	harness/kind.sh down
 
 molecule: link ## Molecule scenarios (extensions/molecule): macos_sim (SIMULATION, brew double), default (real kind)
 	$(RUN) molecule test -s macos_sim
 	$(RUN) molecule test -s default
 
 demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with a demo app, exposed; prints the URLs
-	$(RUN) ansible-playbook extensions/molecule/default/create.yml -e hostreach_kind_cluster=hostreach-demo
+	$(RUN) ansible-playbook harness/demo.yml -e hostreach_kind_cluster=hostreach-demo
 	$(RUN) ansible-playbook hostreach.kind.expose -e hostreach_kind_cluster=hostreach-demo \
 	  -e hostreach_kind_kubeconfig=$${HOSTREACH_CACHE:-/var/cache/hostreach-kind}/run/kind-hostreach-demo/kubeconfig
 
 # Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options to
 # nodeport_bench.py, EXPOSE_BENCH_ARGS to expose_bench.py (e.g. EXPOSE_BENCH_ARGS="--profile --json /tmp/expose.json").
 bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300
-	$(RUN) python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
-	$(RUN) python benchmarks/expose_bench.py --sizes 10,100,300 --reps 3 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
-	$(RUN) python benchmarks/conf_bench.py --sizes 1000,10000,100000 --reps 3
+	$(RUN) python -m benchmarks.nodeport_bench --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
+	$(RUN) python -m benchmarks.expose_bench --sizes 10,100,300 --reps 3 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.conf_bench --sizes 1000,10000,100000 --reps 3
 
 bench-smoke: link k8s-build ## the benchmarks at their smallest size (CI); fail only on errors, never on ratios or targets
-	$(RUN) python benchmarks/nodeport_bench.py --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
-	$(RUN) python benchmarks/expose_bench.py --sizes 10 --reps 1 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
-	$(RUN) python benchmarks/conf_bench.py --sizes 1000 --reps 1
+	$(RUN) python -m benchmarks.nodeport_bench --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
+	$(RUN) python -m benchmarks.expose_bench --sizes 10 --reps 1 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.conf_bench --sizes 1000 --reps 1
 
 build: ## installable tarball in .build/
 	$(RUN) ansible-galaxy collection build --force --output-path .build .

@@ -11,7 +11,7 @@ dual-stack network (docs/chain.md), and an adversarial value with two readings a
 characters before issue 18): parse and plan it; the per-subnet figure stays flat when the split is linear.
 
 Usage (from the repo root, with the venv's python; `make bench`, `make bench-smoke`):
-  python benchmarks/conf_bench.py --sizes 1000,10000,100000 --glued 100,1000,10000 --reps 3
+  python -m benchmarks.conf_bench --sizes 1000,10000,100000 --glued 100,1000,10000 --reps 3
 """
 
 from __future__ import annotations

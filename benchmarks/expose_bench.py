@@ -19,10 +19,11 @@ never checked: how many rows the summary says are reachable, without ready endpo
 
 --profile: after the timed rounds, per N, one first run and one no-op rerun with the ansible.posix.profile_tasks
 callback (seconds per task), and the kind_nodeport module alone under cProfile (its AnsiballZ payload exploded, run
-in a fresh interpreter, as benchmarks/profile_module.py does): seconds in imports, the API requests, the probes.
+in a fresh interpreter, as benchmarks.profile_module does): seconds in imports, the API requests, the probes.
 
-Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`):
-  python benchmarks/expose_bench.py --sizes 10,100,300 --reps 3 --kind hostreach-bench [--profile] [--json FILE]
+Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`), as a module of the package
+`benchmarks`, which imports the test harness as the package `harness` (both at the repo root):
+  python -m benchmarks.expose_bench --sizes 10,100,300 --reps 3 --kind hostreach-bench [--profile] [--json FILE]
 """
 
 from __future__ import annotations
@@ -44,14 +45,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.nodeport_bench import ANSIBLE_PLAYBOOK, MERGE_PATCH, PYTHON, RESTORE_ANNOTATION, BenchError, ansible_env, machine, median, run
+from harness.kind import DEMO_HTTPD_PORT, kind_sh, loaded_demo_httpd_image
+from harness.versions import cache_dir
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(BENCH))
-
-from harness.kind import DEMO_HTTPD_PORT, kind_sh, loaded_demo_httpd_image  # noqa: E402
-from harness.versions import cache_dir  # noqa: E402
-from nodeport_bench import ANSIBLE_PLAYBOOK, MERGE_PATCH, PYTHON, RESTORE_ANNOTATION, BenchError, ansible_env, machine, median, run  # noqa: E402
 
 COUNT_LINE = re.compile(r"(\d+) reachable, (\d+) without ready endpoints, (\d+) unreachable")
 MODULE = "ansible_collections.hostreach.kind.plugins.modules.kind_nodeport"
@@ -300,7 +299,7 @@ def profile_size(expose: Expose, log) -> dict:
                 namespace.reset()
                 time.sleep(3)
             prof = Path(keep) / f"kind_nodeport-{name}.prof"
-            subprocess.run([PYTHON, __file__, "--profile-module", str(debug_dir), str(prof)], check=True)
+            subprocess.run([PYTHON, "-m", __spec__.name, "--profile-module", str(debug_dir), str(prof)], cwd=REPO, check=True)
             profile[f"module_{name}"] = phases(prof)
     log(f"N={namespace.size} profiled")
     return profile
@@ -359,8 +358,9 @@ def main() -> int:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
 
-    from harness.kind import cluster_up
     from kubernetes import config
+
+    from harness.kind import cluster_up
 
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
     log(f"machine: {machine()}")

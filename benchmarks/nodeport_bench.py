@@ -1,7 +1,7 @@
 """Exposing many Services: one kind_nodeport task against what users would otherwise run.
 
 For each N, N ClusterIP Services are created in a fresh namespace of a tier 1 control plane
-(scripts/tier1.sh: etcd + kube-apiserver + kube-controller-manager on 127.0.0.1), and every variant is
+(harness/tier1.sh: etcd + kube-apiserver + kube-controller-manager on 127.0.0.1), and every variant is
 timed for a FIRST run (ClusterIP -> NodePort) and a NO-OP rerun:
   a  one hostreach.kind.kind_nodeport task       ansible-playbook benchmarks/one_task.yml
   b  kubernetes.core.k8s in a loop                ansible-playbook benchmarks/k8s_loop.yml
@@ -21,12 +21,13 @@ controller-manager makes them too, every few seconds, and (a) and (d) make none.
 a private tier 1 instance (its own ports and state directory), so no other client's requests are
 counted.
 
-With --kind NAME, the whole expose.yml is also timed on a real kind cluster (scripts/kind.sh, the
-demo app of extensions/molecule/default/create.yml): one run, then no-op reruns alternating with the
+With --kind NAME, the whole expose.yml is also timed on a real kind cluster (harness/kind.sh, the
+demo cluster of harness/demo.yml): one run, then no-op reruns alternating with the
 empty play.
 
-Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`):
-  python benchmarks/nodeport_bench.py --sizes 10,100,500 --reps 5 --loop-reps 2 [--kind hostreach-bench]
+Usage (from the repo root, with the venv's python; `make bench` / `make bench-smoke`), as a module of the package
+`benchmarks`, which imports the test harness as the package `harness` (both at the repo root):
+  python -m benchmarks.nodeport_bench --sizes 10,100,500 --reps 5 --loop-reps 2 [--kind hostreach-bench]
 """
 
 from __future__ import annotations
@@ -48,11 +49,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.versions import binary_dirs, cache_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from harness.versions import binary_dirs, cache_dir  # noqa: E402
-
 BENCH = REPO / "benchmarks"
 PYTHON = sys.executable
 ANSIBLE_PLAYBOOK = str(Path(PYTHON).with_name("ansible-playbook"))
@@ -373,11 +372,11 @@ def tier1(kubeconfig: str | None):
         yield kubeconfig
         return
     env = {**os.environ, **TIER1_ENV}
-    script = str(REPO / "scripts" / "tier1.sh")
+    script = str(REPO / "harness" / "tier1.sh")
     started = subprocess.run([script, "status"], env=env, stdout=subprocess.DEVNULL, check=False).returncode != 0
     up = subprocess.run([script, "up"], env=env, stdout=subprocess.PIPE, text=True, check=False)
     if up.returncode != 0:
-        raise BenchError(f"scripts/tier1.sh up failed (exit {up.returncode}); its error output is above")
+        raise BenchError(f"harness/tier1.sh up failed (exit {up.returncode}); its error output is above")
     try:
         yield up.stdout.strip().splitlines()[-1]
     finally:
@@ -391,7 +390,7 @@ def bench_kind(name: str, reps: int, log) -> dict:
 
     existed = kind_sh("status", name, check=False).returncode == 0
     env = ansible_env()
-    run([ANSIBLE_PLAYBOOK, str(REPO / "extensions" / "molecule" / "default" / "create.yml"), "-e", f"hostreach_kind_cluster={name}"], env)
+    run([ANSIBLE_PLAYBOOK, str(REPO / "harness" / "demo.yml"), "-e", f"hostreach_kind_cluster={name}"], env)
     kubeconfig = str(cache_dir() / "run" / f"kind-{name}" / "kubeconfig")
     expose = [ANSIBLE_PLAYBOOK, "hostreach.kind.expose", "-e", f"hostreach_kind_cluster={name}", "-e", f"hostreach_kind_kubeconfig={kubeconfig}"]
     empty = [ANSIBLE_PLAYBOOK, str(BENCH / "empty.yml")]

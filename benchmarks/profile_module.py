@@ -6,7 +6,7 @@ module under cProfile in a fresh interpreter (imports included, as in a real run
 Service ClusterIP (first run), once again (no-op). Prints the wall time and the top functions by
 cumulative time, and writes the profiles for `python -m pstats`.
 
-Usage: python benchmarks/profile_module.py [--size 500] [--top 25] [--out /tmp/kind_nodeport]
+Usage (from the repo root): python -m benchmarks.profile_module [--size 500] [--top 25] [--out /tmp/kind_nodeport]
 (uses the benchmark's own tier 1 instance, like nodeport_bench.py, or --kubeconfig)
 """
 
@@ -26,7 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
-from nodeport_bench import ANSIBLE_PLAYBOOK, BENCH, PYTHON, Cluster, ansible_env, tier1
+from benchmarks.nodeport_bench import ANSIBLE_PLAYBOOK, BENCH, PYTHON, REPO, Cluster, ansible_env, tier1
 
 MODULE = "ansible_collections.hostreach.kind.plugins.modules.kind_nodeport"
 
@@ -76,7 +76,7 @@ def main() -> int:
         return 0
 
     def fresh(name: str) -> None:
-        subprocess.run([PYTHON, __file__, "--top", str(args.top), "--run", str(debug_dir), f"{args.out}-{name}.prof"], check=True)
+        subprocess.run([PYTHON, "-m", __spec__.name, "--top", str(args.top), "--run", str(debug_dir), f"{args.out}-{name}.prof"], cwd=REPO, check=True)
 
     with tier1(args.kubeconfig) as kubeconfig, tempfile.TemporaryDirectory(prefix="kind_nodeport-keep-") as keep:
         cluster = Cluster(kubeconfig, args.context)

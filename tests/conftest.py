@@ -1,4 +1,4 @@
-"""Fixtures shared by every test directory: the real Kubernetes of the test harness (tests/harness).
+"""Fixtures shared by every test directory: the real Kubernetes of the test harness (harness/).
 
 Fixtures are registered by importing them here; tests that use one carry its marker.
 

@@ -1,12 +1,12 @@
 """Service names resolve from a Linux machine through systemd-resolved's per-link DNS (issue 14), on the real thing:
-a laptop container with systemd as PID 1 and systemd-resolved on kind's network (tests/harness/laptop.py), the
+a laptop container with systemd as PID 1 and systemd-resolved on kind's network (harness/laptop.py), the
 collection run in it as a user runs it (ansible-playbook here, the community.docker.docker connection, user dev with
 sudo, ~dev/.kube/config), playbooks/expose.yml with hostreach_kind_reach=routes (hostreach_kind_dns follows).
 
 kind_cluster_routes puts the Service and Pod ranges into the laptop's table through the node, kind_cluster_dns gives
 the link toward the node the cluster's DNS Service (kube-system/kube-dns) and the routing-only domain ~cluster.local.
 Every address contacted is a node, Service or pod of the test's clusters, and only after `ip route get` in the laptop
-says it goes through a node; the laptop's resolved has no upstream server (scripts/laptop-image/resolved-laptop.conf), and a
+says it goes through a node; the laptop's resolved has no upstream server (harness/laptop-image/resolved-laptop.conf), and a
 name outside the cluster's domain is looked up only with every packet to the cluster's DNS Service dropped, so no
 query can reach the cluster's CoreDNS and be forwarded to this host's resolvers.
 """
@@ -18,10 +18,11 @@ import json
 from pathlib import Path
 
 import pytest
+from kubernetes import client
+
 from harness.kind import DEMO_HTTPD_INDEX, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, namespace, nslookup, wait_for
 from harness.laptop import HOME, USER, Laptop
-from kubernetes import client
 
 pytestmark = pytest.mark.kind
 

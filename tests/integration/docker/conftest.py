@@ -21,7 +21,8 @@ from pathlib import Path
 
 import docker
 import pytest
-from bridge_routes_helpers import Networks, SecondDaemon
+
+from .bridge_routes_helpers import Networks, SecondDaemon
 
 NOBODY = 65534
 
@@ -86,7 +87,7 @@ def second_daemon():
     engine's, and the bridges of its networks stay out of the host's routing table."""
     dockerd = shutil.which("dockerd")
     if dockerd is None:
-        pytest.fail("dockerd is not installed (scripts/setup-host.sh installs docker.io)")
+        pytest.fail("dockerd is not installed (harness/setup-host.sh installs docker.io)")
     root = Path(tempfile.mkdtemp(prefix="hr-dockerd-", dir="/tmp"))
     daemon = SecondDaemon(root)
     cmd = [

@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible_runner import adhoc
-from bridge_routes_helpers import Networks, subnets
-from connector_conf_samples import EXISTING, check_untouched
+
+from tests.ansible_runner import adhoc
+from tests.connector_conf_samples import EXISTING, check_untouched
+
+from .bridge_routes_helpers import Networks, subnets
 
 pytestmark = pytest.mark.docker
 

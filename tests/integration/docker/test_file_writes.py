@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
-from ansible_runner import adhoc, adhoc_many
-from bridge_routes_helpers import subnets
+
+from tests.ansible_runner import adhoc, adhoc_many
+
+from .bridge_routes_helpers import subnets
 
 pytestmark = pytest.mark.docker
 

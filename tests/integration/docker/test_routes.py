@@ -14,9 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ansible_runner import adhoc
-from bridge_routes_helpers import subnets
-from connector_conf_samples import DIRECTIVES
+
+from tests.ansible_runner import adhoc
+from tests.connector_conf_samples import DIRECTIVES
+
+from .bridge_routes_helpers import subnets
 
 pytestmark = pytest.mark.docker
 

@@ -1,4 +1,4 @@
-"""The SSH fleet (tests/harness/fleet.py) and an inventory of it, for @pytest.mark.fleet tests."""
+"""The SSH fleet (harness/fleet.py) and an inventory of it, for @pytest.mark.fleet tests."""
 
 from __future__ import annotations
 

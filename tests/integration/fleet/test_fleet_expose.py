@@ -2,8 +2,8 @@
 --ask-become-pass` provisions five laptops over real SSH from one inventory like examples/inventory.yml, the sudo
 password typed at a pty.
 
-The laptops are the SSH fleet of tests/harness/fleet.py (a network namespace, sshd and user each), all in front of
-the shared kind cluster of tests/harness/kind.py, each with its own namespace of it:
+The laptops are the SSH fleet of harness/fleet.py (a network namespace, sshd and user each), all in front of
+the shared kind cluster of harness/kind.py, each with its own namespace of it:
 
 - laptop1 and laptop2, healthy: direct mode, steps [services], reach nodeport. They reach the cluster through
   `Fleet.route_to(<kind network>)` only (a route via their veth, a DOCKER-USER ACCEPT for the fleet's /24), and
@@ -18,7 +18,7 @@ The healthy laptops finish and a rerun changes nothing on them; each failed lapt
 closing summary names every laptop and what became of it; teardown.yml for the healthy laptops puts their Services
 back. The laptops only ever reach the kind node and the namespaces the test made.
 
-Interpreter, both ways the role offers (tests/harness/fleet_venv.py; the SDKs at the pins of tests/requirements.txt):
+Interpreter, both ways the role offers (harness/fleet_venv.py; the SDKs at the pins of tests/requirements.txt):
 laptop1 has hostreach_kind_venv as examples/inventory.yml has it, so the role makes that venv on the laptop over SSH.
 The namespaces have no way to PyPI, and the role passes pip no extra arguments, so laptop1's own
 ~/.config/pip/pip.conf says `no-index` and `find-links` to a wheelhouse fetched once in the root namespace, as on
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import ANNOTATION
-from expose_output import fatals, hosts_summary, recap, statuses, unreachable_messages
+
 from harness.fleet import Fleet, FleetHost, ansible_bin, fleet_up, leftovers
 from harness.fleet_kind import check_api_from, kind_subnet, laptop_kubeconfig
 from harness.fleet_venv import offline_pip_conf, sdk_pins, shared_venv, wheelhouse
@@ -49,6 +49,8 @@ from harness.kind import DEMO_HTTPD_INDEX, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, namespace
 from harness.pty_run import BECOME_PROMPT, PtyResult, run_ansible_with_become_pass
 from harness.versions import REPO_ROOT
+
+from .expose_output import fatals, hosts_summary, recap, statuses, unreachable_messages
 
 pytestmark = [pytest.mark.fleet, pytest.mark.kind]
 

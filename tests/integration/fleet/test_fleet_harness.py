@@ -1,4 +1,4 @@
-"""Proof that the SSH fleet (tests/harness/fleet.py) is a team of laptops reached over real SSH: each host is its
+"""Proof that the SSH fleet (harness/fleet.py) is a team of laptops reached over real SSH: each host is its
 own namespace, sshd and user, `--ask-become-pass` typed at a pty gives root through sudo, a host without its
 sshd or its link is UNREACHABLE while the others go on, and teardown leaves nothing behind, failed test or not."""
 
@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from harness.fleet import NETNS_PREFIX, RUN_ROOT, Fleet, FleetHost, ansible_bin, fleet_up, leftovers, sweep_stale_fleets, write_inventory
 from harness.pty_run import BECOME_PROMPT, run_ansible_with_become_pass
 from harness.versions import REPO_ROOT
@@ -191,7 +192,7 @@ def test_a_fleet_whose_pytest_died_is_swept() -> None:
         time.sleep(600)
         """
     )
-    owner = subprocess.Popen([sys.executable, "-c", code, str(REPO_ROOT / "tests")], stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", code, str(REPO_ROOT)], stdout=subprocess.PIPE, text=True)
     try:
         made = json.loads(owner.stdout.readline())
     finally:

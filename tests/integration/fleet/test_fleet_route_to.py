@@ -1,4 +1,4 @@
-"""`Fleet.route_to(subnet)` (tests/harness/fleet.py): a laptop reaches the kind cluster's node only once the fleet is
+"""`Fleet.route_to(subnet)` (harness/fleet.py): a laptop reaches the kind cluster's node only once the fleet is
 routed to the kind network, and the plumbing (the namespaces' routes, the tagged DOCKER-USER and raw PREROUTING rules) is gone after
 teardown, and after the sweep of a fleet whose pytest died. The only peer is the kind node the harness made."""
 
@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import pytest
+
 from harness.fleet import FleetHost, fleet_up, leftovers, sweep_stale_fleets, tagged_rules
 from harness.fleet_kind import API_PORT, kind_subnet
 from harness.kind import KindCluster
@@ -68,7 +69,7 @@ OWNER = textwrap.dedent(
 
 
 def test_the_sweep_of_a_dead_fleet_removes_its_forward_rules(kind_cluster: KindCluster) -> None:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(REPO_ROOT / "tests"), kind_subnet(kind_cluster)], stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(REPO_ROOT), kind_subnet(kind_cluster)], stdout=subprocess.PIPE, text=True)
     try:
         made = json.loads(owner.stdout.readline())
     finally:

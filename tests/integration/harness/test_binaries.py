@@ -1,10 +1,11 @@
-"""The binaries scripts/k8s-build.sh made from the Go module proxy report the versions pinned in versions.env."""
+"""The binaries harness/k8s-build.sh made from the Go module proxy report the versions pinned in versions.env."""
 
 from __future__ import annotations
 
 import subprocess
 
 import pytest
+
 from harness.versions import binary_dirs, load_versions
 
 VERSIONS = load_versions()
@@ -33,6 +34,6 @@ EXPECTED = [
 @pytest.mark.parametrize(("path", "args", "prefix"), EXPECTED, ids=[entry[0].name for entry in EXPECTED])
 def test_binary_reports_pinned_version(path, args: list[str], prefix: str) -> None:
     if not path.exists():
-        pytest.fail(f"{path} is not built: run `make k8s-build` (scripts/k8s-build.sh)")
+        pytest.fail(f"{path} is not built: run `make k8s-build` (harness/k8s-build.sh)")
     output = subprocess.run([path, *args], check=True, capture_output=True, text=True).stdout
     assert output.startswith(prefix), output

@@ -1,4 +1,4 @@
-"""Proof that tier 2 (scripts/kind.sh) is a real kind cluster: a pod from a locally built image serves
+"""Proof that tier 2 (harness/kind.sh) is a real kind cluster: a pod from a locally built image serves
 HTTP through a NodePort on the node container's IP, and `down` leaves nothing behind."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client
+
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, KindCluster, cluster_down, cluster_up, kubeconfig_path
 from harness.kind_objects import wait_for
-from kubernetes import client
 
 pytestmark = pytest.mark.kind
 

@@ -1,4 +1,4 @@
-"""Proof that tier 1 (control plane as local processes, scripts/tier1.sh) is a real Kubernetes API."""
+"""Proof that tier 1 (control plane as local processes, harness/tier1.sh) is a real Kubernetes API."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from harness.tier1 import TIER1_SCRIPT, Tier1
 from kubernetes import client
+
+from harness.tier1 import TIER1_SCRIPT, Tier1
 
 pytestmark = pytest.mark.tier1
 

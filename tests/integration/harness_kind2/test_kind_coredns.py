@@ -5,6 +5,7 @@ kube-system/kube-dns at the service subnet's 10th address, and kubelet pointing 
 from __future__ import annotations
 
 import pytest
+
 from harness.kind import KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, kubectl, namespace, nslookup, nth_address, wait_for
 from harness.versions import load_versions

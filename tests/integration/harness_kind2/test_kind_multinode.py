@@ -1,4 +1,4 @@
-"""Proof that tier 2 makes real multi-node kind clusters (scripts/kind.sh up --workers 1): every node has its own
+"""Proof that tier 2 makes real multi-node kind clusters (harness/kind.sh up --workers 1): every node has its own
 pod range (Node spec.podCIDR, a /24 of the pod subnet), and the node image's hostreach-cni service routes each
 range to its node, as kindnet does in stock kind."""
 
@@ -8,9 +8,10 @@ import json
 import uuid
 
 import pytest
+from kubernetes import client
+
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, http_get_in_pod, inside, kubectl, namespace, node_exec, node_routes, wait_for
-from kubernetes import client
 
 pytestmark = pytest.mark.kind
 

@@ -1,4 +1,4 @@
-"""Proof that a tier 2 cluster takes a pod and service subnet of its own (scripts/kind.sh up --pod-subnet
+"""Proof that a tier 2 cluster takes a pod and service subnet of its own (harness/kind.sh up --pod-subnet
 --service-subnet) and runs beside a cluster with kind's defaults: node pod ranges, pod IPs, Service
 ClusterIPs, kube-dns and the pods' nameserver all come from its own subnets."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KIND_SCRIPT, SUBNETS_POD_SUBNET, SUBNETS_SERVICE_SUBNET, KindCluster
 from harness.kind_objects import (
     cluster_ip_service,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, namespace
 

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ansible_runner import BIN, TIMEOUT, ansible_env
+from kubernetes import client
+
 from harness.kind import DEMO_HTTPD_PORT, KindCluster
 from harness.kind_objects import wait_for
 from harness.versions import binary_dirs
-from kubernetes import client
+from tests.ansible_runner import BIN, TIMEOUT, ansible_env
 
 KUBECTL = binary_dirs()["k8s"] / "kubectl"
 ANNOTATION = "hostreach.kind/original"

@@ -13,9 +13,10 @@ import subprocess
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import covering, parse_ip_json
-from ansible_runner import adhoc, playbook
+
 from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, http_get_when_served, namespace
+from tests.ansible_runner import adhoc, playbook
 
 pytestmark = pytest.mark.kind
 

@@ -26,9 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from harness.kind import KindCluster, kind_load, kubeconfig_path, session_cluster
 from harness.vm_kind import connector_standin_image
-from kind_expose_helpers import Workloads, run_expose, run_playbook, running_kind_clusters
+
+from .kind_expose_helpers import Workloads, run_expose, run_playbook, running_kind_clusters
 
 pytestmark = pytest.mark.kind
 

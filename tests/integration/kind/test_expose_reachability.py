@@ -25,8 +25,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX, KindCluster
-from kind_expose_helpers import ANNOTATION, NO_READY_ENDPOINTS, PROBE_SETTLE, ExposeRun, Workloads, http_readiness, run_expose, wait_for
+
+from .kind_expose_helpers import ANNOTATION, NO_READY_ENDPOINTS, PROBE_SETTLE, ExposeRun, Workloads, http_readiness, run_expose, wait_for
 
 pytestmark = pytest.mark.kind
 

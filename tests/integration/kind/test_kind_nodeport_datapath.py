@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from ansible_runner import playbook_results, playbook_task
-from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
 from kubernetes import client
+
+from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
+from tests.ansible_runner import playbook_results, playbook_task
 
 pytestmark = pytest.mark.kind
 

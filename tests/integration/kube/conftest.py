@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import ansible_runner
 import pytest
 from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
-from harness.tier1 import Tier1
-from kube_helpers import Kube
 from kubernetes import client
+
+from harness.tier1 import Tier1
+from tests import ansible_runner
+
+from .kube_helpers import Kube
 
 
 @pytest.fixture

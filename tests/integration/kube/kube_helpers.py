@@ -11,8 +11,9 @@ import json
 import random
 from dataclasses import dataclass
 
-from harness.tier1 import Tier1
 from kubernetes import client
+
+from harness.tier1 import Tier1
 
 ANNOTATION = "hostreach.kind/original"
 

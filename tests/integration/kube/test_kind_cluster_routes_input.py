@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from ansible_runner import adhoc, playbook
+
 from harness.tier1 import TEST_LABEL, Tier1
+from tests.ansible_runner import adhoc, playbook
 
 pytestmark = pytest.mark.tier1
 

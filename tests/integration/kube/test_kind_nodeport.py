@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from ansible_runner import playbook_task
-from kube_helpers import ANNOTATION, Kube
+
+from tests.ansible_runner import playbook_task
+
+from .kube_helpers import ANNOTATION, Kube
 
 pytestmark = pytest.mark.tier1
 

@@ -16,10 +16,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes, _probe, _service_report
-from ansible_runner import playbook_task
-from harness.tier1 import TEST_LABEL, Tier1
-from kube_helpers import Kube
 from kubernetes import client
+
+from harness.tier1 import TEST_LABEL, Tier1
+from tests.ansible_runner import playbook_task
+
+from .kube_helpers import Kube
 
 pytestmark = pytest.mark.tier1
 

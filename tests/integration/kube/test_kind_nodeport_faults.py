@@ -7,8 +7,10 @@ import json
 import uuid
 
 import pytest
-from ansible_runner import playbook_task
-from kube_helpers import ANNOTATION, Kube
+
+from tests.ansible_runner import playbook_task
+
+from .kube_helpers import ANNOTATION, Kube
 
 pytestmark = pytest.mark.tier1
 

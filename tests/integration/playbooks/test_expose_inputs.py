@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import docker
 import pytest
-from ansible_runner import playbook
+
 from harness.kind import busybox_rootfs
 from harness.tier1 import Tier1
+from tests.ansible_runner import playbook
 
 pytestmark = pytest.mark.tier1
 

@@ -1,7 +1,7 @@
 """The collection's own playbooks (expose.yml, doctor.yml, teardown.yml) end to end in the Mac + Docker VM model.
 
 `chain` (module scope, in the module's VM, see `vm_spec`): a real kind cluster running on the VM's engine
-(tests/harness/vm_kind.py; its network is a bridge network of the VM) with the demo app, a pod of Deployment
+(harness/vm_kind.py; its network is a bridge network of the VM) with the demo app, a pod of Deployment
 demo-httpd behind the ClusterIP Service default/demo-httpd (port 80 -> 8080, nothing published); the Mac's route to the
 kind network's subnet through the tunnel; the tools image of the VM firewall step and a stand-in connector image, both
 made in the VM's engine (nothing is pulled). `web` (conftest) adds the plain demo httpd container on a user bridge
@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ansible_runner import playbook
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, Web
 from harness.vm_kind import VMKindCluster, connector_standin_image, tools_image, vm_kind_cluster
-from vm_helpers import assert_answers, assert_dropped, wait_running
+from tests.ansible_runner import playbook
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 TUNNEL_COMMENT = "hostreach.kind-tunnel"  # docker_vm_firewall's mark on the rules it adds
 TOOLS_IMAGE = "hostreach/vm-tools:chain"

@@ -7,9 +7,11 @@ stops the Mac, and one accept for the tunnel in DOCKER-USER lets it in. The rule
 from __future__ import annotations
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, iptables_rule, tunnel_accept, wait_running
+
+from .vm_helpers import assert_answers, assert_dropped, iptables_rule, tunnel_accept, wait_running
 
 pytestmark = pytest.mark.vm
 

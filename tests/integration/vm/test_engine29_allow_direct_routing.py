@@ -7,9 +7,11 @@ traffic to unpublished ports, so the DOCKER-USER accept for the tunnel is still 
 from __future__ import annotations
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, iptables_rule, tunnel_accept
+
+from .vm_helpers import assert_answers, assert_dropped, iptables_rule, tunnel_accept
 
 pytestmark = pytest.mark.vm
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.versions import load_versions
 from harness.vm import DockerVM, Web
-from vm_helpers import assert_answers, assert_dropped, iptables_rule, tunnel_accept, wait_running
+
+from .vm_helpers import assert_answers, assert_dropped, iptables_rule, tunnel_accept, wait_running
 
 pytestmark = pytest.mark.vm
 

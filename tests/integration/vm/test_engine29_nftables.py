@@ -8,7 +8,7 @@ What works without changing the engine's configuration: an accept for the tunnel
 own raw-PREROUTING and filter-FORWARD (both needed) -- and it is gone after an engine restart, which rebuilds
 the table. What survives a restart needs daemon options: see test_engine29_nftables_fwmark.py.
 Engine 29 does not enable IP forwarding itself with nftables, so the VM runs with ip_forward=1 and no
-FORWARD policy drop (scripts/vm-netns.sh).
+FORWARD policy drop (harness/vm-netns.sh).
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, wait_running
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 

@@ -9,9 +9,11 @@ through the tunnel. Both halves are needed; the table is ours, so an engine rest
 from __future__ import annotations
 
 import pytest
+
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, wait_running
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 

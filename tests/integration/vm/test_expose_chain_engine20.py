@@ -1,6 +1,6 @@
 """The chain on Debian's Docker 20.10 engine in the VM: the FORWARD policy DROP alone stands between the tunnel and the
 bridge networks (no direct-routing drop before Engine 28), so expose.yml adds one rule, in DOCKER-USER, and teardown
-removes it. kind runs on this engine too (scripts/kind.sh swaps `--privileged` through its docker wrapper, as on the
+removes it. kind runs on this engine too (harness/kind.sh swaps `--privileged` through its docker wrapper, as on the
 host), so the demo Service is a real pod-backed NodePort here as well.
 
 The playbook runs as in test_expose_chain_engine29_iptables.py (expose_chain.py says how the model stands in for
@@ -10,8 +10,10 @@ macOS); the tests are one story and run in file order on one VM and one kind clu
 from __future__ import annotations
 
 import pytest
-from expose_chain import Chain, assert_nothing_answers_the_mac, expose_and_check, node_url, rerun_changes_nothing, teardown_and_check
+
 from harness.vm import VMSpec, Web
+
+from .expose_chain import Chain, assert_nothing_answers_the_mac, expose_and_check, node_url, rerun_changes_nothing, teardown_and_check
 
 pytestmark = pytest.mark.vm
 

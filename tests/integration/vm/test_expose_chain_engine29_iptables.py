@@ -10,7 +10,11 @@ an engine restart, and teardown last.
 from __future__ import annotations
 
 import pytest
-from expose_chain import (
+
+from harness.kind import DEMO_HTTPD_INDEX
+from harness.vm import VMSpec, Web
+
+from .expose_chain import (
     CONNECTOR,
     CONTAINER_TASK,
     FIREWALL_TASK,
@@ -29,9 +33,7 @@ from expose_chain import (
     tunnel_rules,
     wait_answers,
 )
-from harness.kind import DEMO_HTTPD_INDEX
-from harness.vm import VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, wait_running
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 

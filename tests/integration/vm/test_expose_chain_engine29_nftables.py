@@ -9,7 +9,10 @@ macOS); the tests are one story and run in file order on one VM and one kind clu
 from __future__ import annotations
 
 import pytest
-from expose_chain import (
+
+from harness.vm import VMSpec, Web
+
+from .expose_chain import (
     FIREWALL_TASK,
     Chain,
     assert_nothing_answers_the_mac,
@@ -20,7 +23,6 @@ from expose_chain import (
     tunnel_rules,
     wait_answers,
 )
-from harness.vm import VMSpec, Web
 
 pytestmark = pytest.mark.vm
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from ansible_runner import adhoc
+
 from harness.kind import DEMO_HTTPD_INDEX
-from harness.versions import REPO_ROOT
+from harness.versions import HARNESS_DIR
 from harness.vm import DockerVM, VMSpec, Web
-from vm_helpers import assert_answers, assert_dropped, wait_running
+from tests.ansible_runner import adhoc
+
+from .vm_helpers import assert_answers, assert_dropped, wait_running
 
 pytestmark = pytest.mark.vm
 
@@ -29,7 +31,7 @@ def vm_spec(request: pytest.FixtureRequest) -> VMSpec:
 @pytest.fixture(scope="module")
 def tools(docker_vm: DockerVM) -> dict:
     """The module's arguments for this VM, with the tools image imported into its engine."""
-    rootfs = subprocess.run([str(REPO_ROOT / "scripts" / "kind-node-image.sh"), "rootfs"], capture_output=True, text=True, check=True).stdout.strip()
+    rootfs = subprocess.run([str(HARNESS_DIR / "kind-node-image.sh"), "rootfs"], capture_output=True, text=True, check=True).stdout.strip()
     docker_vm.docker("import", rootfs, TOOLS_IMAGE)
     return {"docker_host": docker_vm.docker_host, "tunnel_peer": docker_vm.mac_addr, "tunnel_interface": docker_vm.vm_if, "image": TOOLS_IMAGE, "pull": "never"}
 

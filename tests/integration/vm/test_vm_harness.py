@@ -1,4 +1,4 @@
-"""The VM model itself (scripts/vm-netns.sh, tests/harness/vm.py): what it makes, and that it leaves nothing."""
+"""The VM model itself (harness/vm-netns.sh, harness/vm.py): what it makes, and that it leaves nothing."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from harness.vm import VMSpec, docker_vm_up, leftovers
 
 pytestmark = pytest.mark.vm

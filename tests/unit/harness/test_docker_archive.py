@@ -1,4 +1,4 @@
-"""scripts/kind-node/docker-archive.py writes the `docker save` layout that `ctr images import` and
+"""harness/kind-node/docker-archive.py writes the `docker save` layout that `ctr images import` and
 `docker load` read: checked here by reading the tarball back."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import sys
 import tarfile
 from pathlib import Path
 
-from harness.versions import REPO_ROOT
+from harness.versions import HARNESS_DIR
 
-WRITER = REPO_ROOT / "scripts" / "kind-node" / "docker-archive.py"
+WRITER = HARNESS_DIR / "kind-node" / "docker-archive.py"
 
 
 def test_archive_holds_one_root_owned_layer_named_and_configured_as_asked(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""scripts/kind-docker-wrapper/docker rewrites kind's docker calls; the real docker behind it is a TEST
+"""harness/kind-docker-wrapper/docker rewrites kind's docker calls; the real docker behind it is a TEST
 DOUBLE here (a script that records its arguments), so these run without a Docker engine."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness.versions import REPO_ROOT
 
-WRAPPER_DIR = REPO_ROOT / "scripts" / "kind-docker-wrapper"
+from harness.versions import HARNESS_DIR
+
+WRAPPER_DIR = HARNESS_DIR / "kind-docker-wrapper"
 RECORDING_DOCKER_DOUBLE = """#!/usr/bin/env python3
 import json, sys
 print(json.dumps(sys.argv[1:]))

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 # `resolvectl dns` and `resolvectl domain` of systemd 252 (Debian 12), recorded in the test laptop of
-# tests/harness/laptop.py after kind_cluster_dns had run: a link with the cluster's server, one without any.
+# harness/laptop.py after kind_cluster_dns had run: a link with the cluster's server, one without any.
 RESOLVECTL_DNS = "Global:\nLink 722 (eth0): 10.96.0.10\nLink 9 (br-1e9b417bacdc):\n"
 RESOLVECTL_DOMAIN = "Global:\nLink 722 (eth0): ~cluster.local\nLink 9 (br-1e9b417bacdc):\n"
 # A laptop's Wi-Fi link with DHCP's servers and search domain, and a global server.

@@ -7,9 +7,10 @@ import ipaddress
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf as conf
-from connector_conf_samples import DIRECTIVES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from tests.connector_conf_samples import DIRECTIVES
 
 KIND_V4 = ipaddress.ip_network("172.18.0.0/16")
 BRIDGE = ipaddress.ip_network("172.17.0.0/16")

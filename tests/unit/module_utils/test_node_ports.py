@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _node_ports
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import PlanError
-from service_samples import service
+
+from tests.service_samples import service
 
 
 def test_a_name_wins_over_a_number_and_an_unknown_key_lists_the_ports() -> None:

@@ -11,7 +11,8 @@ from ansible_collections.hostreach.kind.plugins.module_utils._errors import Plan
 from ansible_collections.hostreach.kind.plugins.module_utils._service_view import ANNOTATION
 from hypothesis import given
 from hypothesis import strategies as st
-from service_samples import apply_json_patch, service, write
+
+from tests.service_samples import apply_json_patch, service, write
 
 
 def test_clusterip_becomes_nodeport_with_the_original_recorded_and_the_read_resource_version() -> None:

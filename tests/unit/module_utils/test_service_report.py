@@ -9,7 +9,8 @@ from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport_pl
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route
 from hypothesis import given
 from hypothesis import strategies as st
-from service_samples import service, write
+
+from tests.service_samples import service, write
 
 
 def test_service_report_from_the_service_after_the_run() -> None:

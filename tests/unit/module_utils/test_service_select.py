@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _service_select, _service_view
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import PlanError
-from service_samples import service
+
+from tests.service_samples import service
 
 
 def test_list_scopes_one_per_namespace_or_one_cluster_wide_with_fixed_ports() -> None:

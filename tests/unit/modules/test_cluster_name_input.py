@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_routes, _host_routes, _kube, _route_targets
 from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_dns, kind_cluster_routes, kind_nodeport
-from ansible_runner import in_process
+
+from tests.ansible_runner import in_process
 
 HOSTILE = "dev\nhost 0.0.0.0"  # a directive of its own: the Mac side would listen on every address
 REFUSED = "cluster 'dev\\nhost 0.0.0.0' is not a kind cluster name: its character '\\n' at position 3"

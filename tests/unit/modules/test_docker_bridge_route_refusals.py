@@ -12,8 +12,9 @@ import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route
 from ansible_collections.hostreach.kind.plugins.modules import docker_bridge_routes
-from ansible_runner import in_process
-from connector_conf_samples import EXISTING, check_untouched
+
+from tests.ansible_runner import in_process
+from tests.connector_conf_samples import EXISTING, check_untouched
 
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 HOST = [

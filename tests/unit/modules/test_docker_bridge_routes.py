@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.modules import docker_bridge_routes
-from ansible_runner import in_process
-from connector_conf_samples import EXISTING, check_untouched
+
+from tests.ansible_runner import in_process
+from tests.connector_conf_samples import EXISTING, check_untouched
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
 from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_dns
-from ansible_runner import in_process
+
+from tests.ansible_runner import in_process
 
 NODE = "172.18.0.2"
 CLUSTER = kind_cluster_dns.Cluster("cluster.local", "networking.dnsDomain of kube-system/kubeadm-config", "10.96.0.10", {NODE})

@@ -8,7 +8,8 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_dns
-from ansible_runner import in_process
+
+from tests.ansible_runner import in_process
 
 CLUSTER = kind_cluster_dns.Cluster("cluster.local", "clusterDomain of kube-system/kubelet-config", "10.96.0.10", {"172.18.0.2"})
 

@@ -17,7 +17,8 @@ from ansible.module_utils.common import warnings as ansible_warnings
 from ansible_collections.hostreach.kind.plugins.module_utils import _connector_conf, _host_routes, _kube, _route_targets
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route
 from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_routes
-from ansible_runner import in_process
+
+from tests.ansible_runner import in_process
 
 CONFIG = "addr 192.168.251.1/24\nroute 172.17.0.0/16\n"
 HOST = [

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
-from ansible_runner import adhoc, in_process
+
+from tests.ansible_runner import adhoc, in_process
 
 REPO = Path(__file__).resolve().parents[3]
 SYSTEM_PYTHON = "/usr/bin/python3"
