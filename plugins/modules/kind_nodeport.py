@@ -97,6 +97,9 @@ options:
         (M(hostreach.kind.kind_cluster_routes)). Before probing one, the module checks this host routes it through a kind
         node (a node's IP as gateway, or docker-connector's C(utun) tunnel); one that is not is reported V(not routed) and
         never probed. O(state=absent) then restores nothing.
+      - V(routes) is deprecated here and will be removed from this module in release 0.3.0, since it patches nothing
+        (the task warns so). M(hostreach.kind.kind_service_urls) with O(hostreach.kind.kind_service_urls#module:reach)
+        set to V(routes) lists and probes the same URLs.
       - V(both) does both.
     type: str
     choices: [nodeport, routes, both]
@@ -128,6 +131,8 @@ notes:
   - When the user may not list Nodes, the task warns and returns no node IPs and no URLs.
 seealso:
   - module: hostreach.kind.docker_bridge_routes
+  - module: hostreach.kind.kind_service_urls
+    description: Lists (and probes) the URLs of Services without changing them.
   - name: Kubernetes Service type NodePort
     description: How nodePorts are allocated and the default range.
     link: https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport
@@ -323,6 +328,10 @@ from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
 )
 
 MAX_ATTEMPTS = 3
+ROUTES_DEPRECATION = (
+    "kind_nodeport's reach=routes patches nothing: it only lists (and probes) the ClusterIP URLs, which is what "
+    "hostreach.kind.kind_service_urls does; use that module with reach=routes instead"
+)
 
 
 def argument_spec() -> dict:
@@ -414,6 +423,7 @@ def run(module: AnsibleModule) -> dict:
     api = _service_phases.connect(params)
     listed, selected = _service_phases.gather_services(api, params)
     if params["reach"] == "routes":  # the routes open the ClusterIPs: nothing is patched, nothing restored
+        module.deprecate(ROUTES_DEPRECATION, version="0.3.0", collection_name="hostreach.kind")
         results = [(_nodeport_plan.unchanged(service), service) for service, _node_ports in selected]
     else:
         plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
