@@ -40,8 +40,8 @@ options:
   probe:
     description:
       - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
-        URLs, with timeouts of a few seconds) and report the result in RV(probes), with a RV(probes[].diagnosis)
-        and a RV(probes[].hint).
+        URLs, with timeouts of a few seconds) and report the result in RV(probes), each with a C(diagnosis) and a
+        C(hint).
       - First one LIST of EndpointSlices per namespace (one cluster-wide LIST when the Services were listed so) tells
         how many endpoints are ready behind each port. A port without a ready endpoint is not probed; its URLs are
         reported V(no ready endpoints), with the count of endpoints that are not ready, or the selector that matches
@@ -53,9 +53,9 @@ options:
       - The other URLs are probed at once (up to 32 at a time). Only M(hostreach.kind.kind_nodeport) waits, and only
         for the URLs of a Service it changed in this run (not in check mode) - kube-proxy opens a new nodePort a moment
         after the change, so they may refuse connections until one shared deadline 10 seconds after the probes start;
-        RV(probes[].waited) says how long each URL was waited for. While such URLs are waited for, the EndpointSlices
+        the C(waited) of each of RV(probes) says how long it was waited for. While such URLs are waited for, the EndpointSlices
         are listed again every second, and a routed URL whose port became ready meanwhile is probed too, under the same
-        deadline (its Service's RV(services[].endpoints) still shows the first count).
+        deadline (the C(endpoints) of its Service in RV(services) still show the first count).
       - An unreachable URL does not fail the task.
     type: bool
     default: false

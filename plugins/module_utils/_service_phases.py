@@ -31,7 +31,20 @@ SERVICE_ARGS = {
     "probe": {"type": "bool", "default": False},
     "tunnel": {"type": "bool"},
 }
-SELECTION_RULES = {"required_one_of": [("services", "namespaces")], "required_by": {"label_selector": "namespaces"}}
+
+
+def argument_spec(entry: dict, **own: dict) -> dict:
+    """AnsibleModule's keyword arguments of a module that selects Services and gives their URLs: _kube's options,
+    SERVICE_ARGS, services (each entry with the options ``entry``), reach (each module documents what it means), and
+    the module's ``own`` options."""
+    reach = {"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"}
+    services = {"type": "list", "elements": "dict", "options": entry}
+    return dict(
+        argument_spec=dict(_kube.KUBE_COMMON_ARGS, **SERVICE_ARGS, services=services, reach=reach, **own),
+        required_one_of=[("services", "namespaces")],
+        required_by={"label_selector": "namespaces"},
+        supports_check_mode=True,
+    )
 
 
 # Gather: the Services

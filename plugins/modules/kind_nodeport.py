@@ -336,17 +336,8 @@ ROUTES_DEPRECATION = (
 
 def argument_spec() -> dict:
     """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
-    return dict(
-        argument_spec=dict(
-            _kube.KUBE_COMMON_ARGS,
-            **_service_phases.SERVICE_ARGS,
-            services={"type": "list", "elements": "dict", "options": dict(_service_phases.SERVICE_ENTRY, node_ports={"type": "dict"})},
-            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-            reach={"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"},
-        ),
-        **_service_phases.SELECTION_RULES,
-        supports_check_mode=True,
-    )
+    state = {"type": "str", "choices": ["present", "absent"], "default": "present"}
+    return _service_phases.argument_spec(dict(_service_phases.SERVICE_ENTRY, node_ports={"type": "dict"}), state=state)
 
 
 # Apply

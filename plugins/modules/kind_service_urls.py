@@ -34,25 +34,24 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Name of the Service.
-        type: str
         required: true
-      namespace:
-        description: Namespace of the Service.
         type: str
+        description: The Service's name.
+      namespace:
         default: default
+        type: str
+        description: The Service's namespace.
   reach:
     description:
       - Which URLs to list.
       - V(nodeport) - C(http://<node IP>:<nodePort>) of the Services that already are C(NodePort) or C(LoadBalancer)
-        (M(hostreach.kind.kind_nodeport) makes them so). A C(ClusterIP) Service has no node URL; its
-        RV(services[].skip_reason) says so.
+        (M(hostreach.kind.kind_nodeport) makes them so). A C(ClusterIP) Service has no node URL; its C(skip_reason) in
+        RV(services) says so.
       - V(routes) - C(http://<clusterIP>:<port>), and with O(dns_domain) the Service's name, which open once the
         cluster's ranges are routed through its nodes (M(hostreach.kind.kind_cluster_routes)).
       - V(both) - both kinds.
       - A C(LoadBalancer) Service whose status has an ingress address also gets C(http://<ingress address>:<port>) URLs,
-        whatever O(reach) is. Headless and C(ExternalName) Services get none, with the reason in
-        RV(services[].skip_reason).
+        whatever O(reach) is. Headless and C(ExternalName) Services get none, with the reason in their C(skip_reason).
     type: str
     choices: [nodeport, routes, both]
     default: nodeport
@@ -108,138 +107,63 @@ EXAMPLES = r"""
 RETURN = r"""
 services:
   description:
-    - Every selected Service, in the order selected (named ones first), with the same fields as
-      RV(hostreach.kind.kind_nodeport#module:services).
+    - Every selected Service, in the order selected (named ones first), with the fields of
+      RV(hostreach.kind.kind_nodeport#module:services) - C(namespace), C(name), C(type_before) and C(type_after) (the
+      same here, nothing changes the type), C(ports) (each with its C(node_port), V(null) when it has none, and its
+      C(urls)), C(endpoints) (with O(probe=true)), C(urls) (for O(reach), and one per port and load balancer ingress
+      address), C(changed) (always V(false)) and C(skip_reason).
+    - C(skip_reason) says why a Service has no URL (headless, C(ExternalName), no nodePort with O(reach=nodeport), no
+      node address of its C(spec.ipFamilies)), else it is null.
   returned: success
   type: list
   elements: dict
-  contains:
-    namespace:
-      description: Namespace of the Service.
-      type: str
-      sample: default
-    name:
-      description: Name of the Service.
-      type: str
-      sample: web
-    type_before:
-      description: The Service's type (nothing changes it).
-      type: str
-      sample: NodePort
-    type_after:
-      description: The Service's type, as RV(services[].type_before).
-      type: str
-      sample: NodePort
-    ports:
-      description: Every port of the Service, with its nodePort (V(null) when it has none) and its URLs.
-      type: list
-      elements: dict
-      sample:
-        - name: http
-          port: 80
-          protocol: TCP
-          app_protocol: null
-          node_port: 30080
-          urls: [http://172.18.0.2:30080]
-    endpoints:
-      description:
-        - With O(probe=true), the C(ready) and C(not_ready) endpoints of all its ports (from its EndpointSlices), and its
-          C(selector) (V(null) for a Service without one). Each port in RV(services[].ports) has its own C(endpoints).
-      type: dict
-      sample: {ready: 1, not_ready: 0, selector: app=web}
-    urls:
-      description: The URLs of all its ports for O(reach), and one per port and load balancer ingress address.
-      type: list
-      elements: str
-      sample: [http://172.18.0.2:30080]
-    changed:
-      description: Always V(false), as C(changed).
-      type: bool
-      sample: false
-    skip_reason:
-      description:
-        - Why the Service has no URL (headless, C(ExternalName), no nodePort with O(reach=nodeport), no node address of
-          its C(spec.ipFamilies)), else null.
-      type: str
-      sample: "type ClusterIP: no nodePort, so no node URL (kind_nodeport switches it to NodePort; reach routes opens its ClusterIP)"
+  sample:
+    - namespace: default
+      name: api
+      type_before: ClusterIP
+      type_after: ClusterIP
+      ports: [{name: http, port: 80, protocol: TCP, app_protocol: null, node_port: null, urls: [http://10.96.0.15:80]}]
+      endpoints: {ready: 1, not_ready: 0, selector: app=api}
+      urls: [http://10.96.0.15:80]
+      changed: false
+      skip_reason: null
 nodes:
-  description: Node name to InternalIP (IPv4 preferred), from the cluster's Node objects.
+  description: Each node's InternalIP (IPv4 preferred) by node name, from the cluster's Node objects.
   returned: success
   type: dict
-  sample:
-    kind-control-plane: 172.18.0.2
+  sample: {kind-control-plane: 172.18.0.2}
 urls:
-  description: All URLs of all selected Services, in order.
+  description: Every URL of the selected Services, in their order.
   returned: success
   type: list
   elements: str
-  sample: [http://10.96.0.15:80, http://web.default.svc.dev.kind:80]
+  sample: [http://10.96.0.15:80, http://api.default.svc.dev.kind:80]
 probes:
   description:
-    - With O(probe=true), per URL whether it answered from the host the module ran on, and why not; the same fields as
-      RV(hostreach.kind.kind_nodeport#module:probes).
+    - With O(probe=true), one result per URL, in the order of RV(urls), with the fields of
+      RV(hostreach.kind.kind_nodeport#module:probes) - C(url), C(reachable), C(status) (the HTTP status, or V(null)),
+      C(error) (what failed, or V(null)), C(diagnosis), C(hint) (what to look at, empty when reachable), C(waited)
+      (always V(0) - nothing was changed, so nothing is waited for) and, with V(no ready endpoints), C(endpoints) (the
+      C(ready) and C(not_ready) counts of the port).
     - C(diagnosis) is one of V(reachable), V(no ready endpoints), V(refused), V(timed out), V(no route to host),
-      V(TLS failure), V(HTTP error), V(connect failed), V(not routed) or V(name not resolved); the last three without a
-      probe where the port has no ready pod, the address is not routed through a kind node, or the name does not
-      resolve.
-    - C(hint) is one line saying what to look at (empty when reachable); C(waited) is always V(0) (nothing was changed,
-      so nothing is waited for); C(endpoints) (only with V(no ready endpoints)) has the C(ready) and C(not_ready) counts
-      of the port.
+      V(TLS failure), V(HTTP error), V(connect failed), V(not routed) or V(name not resolved). The second and the last
+      two are decided without a probe - no pod is ready behind the port, this host does not route the address through a
+      kind node, or it does not resolve the name.
   returned: when O(probe=true)
   type: list
   elements: dict
-  contains:
-    url:
-      description: The URL.
-      type: str
-    reachable:
-      description: Whether it answered (TCP connected, and for an HTTP URL some HTTP answer came).
-      type: bool
-    status:
-      description: The HTTP status, for HTTP URLs that answered.
-      type: int
-    error:
-      description: What failed, or V(null).
-      type: str
-    diagnosis:
-      description: Why it does or does not answer, one of the vocabulary above.
-      type: str
-    hint:
-      description: What to look at, one line (empty when reachable).
-      type: str
-    waited:
-      description: Seconds the URL was waited for (V(0)).
-      type: float
-    endpoints:
-      description: With V(no ready endpoints), the C(ready) and C(not_ready) counts of the port.
-      type: dict
   sample:
-    - url: http://10.96.0.15:80
-      reachable: true
-      status: 200
-      error: null
-      diagnosis: reachable
-      hint: ""
-      waited: 0.0
+    - {url: http://10.96.0.15:80, reachable: true, status: 200, error: null, diagnosis: reachable, hint: "", waited: 0.0}
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _nodeport_plan, _service_phases
+from ansible_collections.hostreach.kind.plugins.module_utils import _nodeport_plan, _service_phases
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, failure
 
 
 def argument_spec() -> dict:
     """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
-    return dict(
-        argument_spec=dict(
-            _kube.KUBE_COMMON_ARGS,
-            **_service_phases.SERVICE_ARGS,
-            services={"type": "list", "elements": "dict", "options": dict(_service_phases.SERVICE_ENTRY)},
-            reach={"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"},
-        ),
-        **_service_phases.SELECTION_RULES,
-        supports_check_mode=True,
-    )
+    return _service_phases.argument_spec(dict(_service_phases.SERVICE_ENTRY))
 
 
 def run(module: AnsibleModule) -> dict:

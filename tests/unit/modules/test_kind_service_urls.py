@@ -19,7 +19,7 @@ from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport, ki
 from ansible_runner import in_process
 
 NODE = "172.18.0.2"
-ROUTED = [Route(ipaddress.ip_network("0.0.0.0/0"), "10.0.2.2", "eth0"), Route(ipaddress.ip_network("172.18.0.0/16"), None, "br-kind")]
+ROUTED = (Route(ipaddress.ip_network("0.0.0.0/0"), "10.0.2.2", "eth0"), Route(ipaddress.ip_network("172.18.0.0/16"), None, "br-kind"))
 THROUGH_NODE = Route(ipaddress.ip_network("10.96.0.0/16"), NODE, "br-kind")
 
 
@@ -74,7 +74,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> t.Callable:
     def run(
         services: list,
         slices: list = (),
-        routes: list = ROUTED,
+        routes: tuple = ROUTED,
         check: bool = False,
         module: t.Any = kind_service_urls,
         names: dict | None = None,
