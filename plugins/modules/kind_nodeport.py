@@ -343,7 +343,7 @@ def argument_spec() -> dict:
 # Apply
 
 
-def send(api: _kube.KubeApi, plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
+def send(api: _kube.KubeApi, plan: _nodeport_plan.Plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
     """Apply the plan's patch; on 409 Conflict read the Service again and plan again.
     Returns (the plan that was applied, the Service as the apiserver returned it)."""
     for _attempt in range(MAX_ATTEMPTS):
@@ -361,7 +361,7 @@ def send(api: _kube.KubeApi, plan, service: dict, node_ports: dict, state: str, 
     raise KubeError(f"{plan.key} kept changing while it was being patched ({MAX_ATTEMPTS} conflicts in a row); run again")
 
 
-def confirm_write(api: _kube.KubeApi, plan, lost: KubeUnreachable) -> dict:
+def confirm_write(api: _kube.KubeApi, plan: _nodeport_plan.Plan, lost: KubeUnreachable) -> dict:
     """The connection broke during a write, so it may have gone through: read the Service again and report what
     the server says. Written: the Service as it is; not written: the original error; no answer: uncertain."""
     try:
