@@ -41,6 +41,11 @@ options:
         default: default
         type: str
         description: The Service's namespace.
+      node_ports:
+        type: dict
+        description:
+          - Ignored - the nodePorts M(hostreach.kind.kind_nodeport) fixes. Accepted so that one list of Services serves
+            both modules; the URLs show the nodePorts the Services have.
   reach:
     description:
       - Which URLs to list.
@@ -163,13 +168,13 @@ from ansible_collections.hostreach.kind.plugins.module_utils._errors import Host
 
 def argument_spec() -> dict:
     """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
-    return _service_phases.argument_spec(dict(_service_phases.SERVICE_ENTRY))
+    return _service_phases.argument_spec(dict(_service_phases.SERVICE_ENTRY, node_ports={"type": "dict"}))
 
 
 def run(module: AnsibleModule) -> dict:
     """gather (the Services) → plan (nothing to change: each Service as it is, and why it has no URL) → gather (Nodes,
     EndpointSlices, this host's routes and names) → probe → report. No apply phase, and no wait: nothing changes."""
-    params = module.params
+    params = dict(module.params, services=[{"name": s["name"], "namespace": s["namespace"]} for s in module.params["services"] or []])
     api = _service_phases.connect(params)
     listed, selected = _service_phases.gather_services(api, params)
     results = [(_nodeport_plan.unchanged(service, params["reach"]), service) for service, _node_ports in selected]

@@ -72,7 +72,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> t.Callable:
     monkeypatch.setattr(_probe, "probe_all", lambda targets, settle, late=None: probed.extend(t.url for t in targets) or [_answer(t.url) for t in targets])
 
     def run(
-        services: list,
+        objects: list,
         slices: list = (),
         routes: tuple = ROUTED,
         check: bool = False,
@@ -80,7 +80,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> t.Callable:
         names: dict | None = None,
         **args: t.Any,
     ) -> tuple:
-        api = Api(services, list(slices))
+        api = Api(objects, list(slices))
         probed.clear()
         monkeypatch.setattr(_kube, "connect", lambda *a: api)
         monkeypatch.setattr(_host_routes, "read_routes", lambda: list(routes))
@@ -187,10 +187,18 @@ def test_kind_nodeport_reach_routes_still_works_and_is_deprecated_pointing_to_ki
     assert not new.get("deprecations")
 
 
-def test_services_or_namespaces_is_required_and_node_ports_is_not_an_option() -> None:
+def test_services_or_namespaces_is_required() -> None:
     assert in_process(kind_service_urls, {"cluster": "kind"})["msg"] == "one of the following is required: services, namespaces"
-    result = in_process(kind_service_urls, {"services": [{"name": "web", "node_ports": {"http": 30080}}]})
-    assert result["failed"] and "node_ports" in result["msg"]
+
+
+def test_node_ports_of_the_roles_services_list_are_ignored_so_one_list_serves_both_modules(cluster: t.Callable) -> None:
+    """The roles pass one services list, with kind_nodeport's node_ports; listing neither uses them nor widens its LIST."""
+    entries = [{"name": "web", "namespace": "shop", "node_ports": {"http": 31999}}, {"name": "web", "namespace": "shop"}]
+    result, calls, _probed = cluster([svc("web", "NodePort", node_port=30080)], services=entries, namespaces=[])
+
+    assert not result.get("failed"), result.get("msg")
+    assert result["urls"] == [f"http://{NODE}:30080"]
+    assert calls == [("services", "shop"), ("nodes", None)]  # not the cluster-wide LIST that fixed nodePorts need
 
 
 @pytest.mark.parametrize(
