@@ -36,6 +36,8 @@ from ansible_collections.hostreach.kind.plugins.module_utils._service_view impor
 
 # What the annotation may record, and the values each field may take.
 RECORD_FIELDS = {"type": ("ClusterIP", "NodePort", "LoadBalancer"), "externalTrafficPolicy": ("Cluster", "Local")}
+# Why a Service listed (not patched) with reach=nodeport has no node URL.
+NO_NODE_PORT = "type {type}: no nodePort, so no node URL (kind_nodeport switches it to NodePort; reach routes opens its ClusterIP)"
 _ANNOTATION_PATH = "/metadata/annotations/" + ANNOTATION.replace("~", "~0").replace("/", "~1")
 
 
@@ -201,9 +203,15 @@ def plan_absent(service: dict) -> Plan:
     return _finish(service, after, ops)
 
 
-def unchanged(service: dict) -> Plan:
-    """The plan that leaves a Service exactly as it is (reach=routes: it opens at its ClusterIP, nothing is patched)."""
-    return _finish(service, service, [], unexposable_reason(service) if not cluster_ip_reachable(service) else None)
+def unchanged(service: dict, reach: str = "routes") -> Plan:
+    """The plan that leaves a Service exactly as it is (kind_service_urls; kind_nodeport's reach=routes), with why it
+    has no URL for ``reach``: with routes (or both) when it has no ClusterIP to open, with nodeport when it has no
+    nodePort (type ClusterIP: kind_nodeport would switch it)."""
+    if reach != "nodeport":
+        return _finish(service, service, [], unexposable_reason(service) if not cluster_ip_reachable(service) else None)
+    kind = spec_of(service).get("type", "ClusterIP")
+    reason = unexposable_reason(service) or (None if kind in ("NodePort", "LoadBalancer") else NO_NODE_PORT.format(type=kind))
+    return _finish(service, service, [], reason)
 
 
 def cluster_ip_reachable(service: dict) -> bool:

@@ -1,14 +1,34 @@
 # Copyright: hostreach.kind contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What kind_nodeport returns per Service, and which of its URLs to probe how. Pure: no I/O."""
+"""What kind_nodeport and kind_service_urls return: per Service, which of its URLs to probe how, and the whole result
+(the report phase). Pure: no I/O; what the report needs of this host (routes, names) comes in as a HostView."""
 
 from __future__ import annotations
+
+import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _diagnosis, _endpoints, _urls
 from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import Route, covering
 from ansible_collections.hostreach.kind.plugins.module_utils._nodeport_plan import Plan
-from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target
-from ansible_collections.hostreach.kind.plugins.module_utils._service_view import port_view, spec_of
+from ansible_collections.hostreach.kind.plugins.module_utils._probe import Target, split_url
+from ansible_collections.hostreach.kind.plugins.module_utils._service_view import port_view, service_view, spec_of
+
+
+class HostView(t.NamedTuple):
+    """What this host says of the guarded hosts of the URLs that may be probed, read before any probe (gather): its
+    IPv4 routes, the address each host stands for (an IP address stands for itself), and why a name did not resolve."""
+
+    routes: list
+    addresses: dict  # host -> IPv4 address
+    unresolved: dict  # host -> what the resolver said
+
+
+class ProbePlan(t.NamedTuple):
+    """Which URLs the probe phase sends packets to, and what is decided without one."""
+
+    targets: list  # Target, probed at once
+    decided: dict  # URL -> result, never probed (no ready endpoints, not routed, name not resolved)
+    pending: set  # URLs without a ready endpoint yet, routed: probed late if their port becomes ready while others wait
 
 
 def port_urls(service: dict, port: dict, node_ips: list, reach: str, domain: str | None = None) -> list:
@@ -152,3 +172,86 @@ def unprobed(address: str, diagnosis: str, error: str | None = None, hint: str |
         "hint": _diagnosis.network_hint(diagnosis, via, False) if hint is None else hint,
         "waited": 0.0,
     }
+
+
+def may_probe(reports: list, wait: bool) -> tuple:
+    """(Targets, decided results, URLs that may be probed): probe_targets, and with ``wait`` the URLs without a ready
+    endpoint too, since they are probed late when their port becomes ready while new nodePorts are waited for."""
+    targets, decided = probe_targets(reports, wait)
+    return targets, decided, [target.url for target in targets] + (list(decided) if wait else [])
+
+
+def guarded_among(urls: list, guarded: dict) -> list:
+    """The guarded hosts (guarded_hosts) of ``urls``, once each, in order: what the gather phase asks this host about."""
+    return list(dict.fromkeys(host for host in (split_url(u)[1] for u in urls) if host in guarded))
+
+
+def unrouted(urls: list, guarded: dict, node_ips: set, view: HostView) -> dict:
+    """Results for the ``urls`` whose host is ``guarded`` (ClusterIPs, Service names, load balancer addresses: host ->
+    may be on the nodes' own network) and that this host (``view``) does not route through a kind node (or
+    docker-connector's utun tunnel), or whose name it does not resolve: never probed, so nothing goes out to an
+    address that is not the cluster's."""
+    decided = {}
+    for url in urls:
+        host = split_url(url)[1]
+        if host not in guarded:
+            continue
+        if host in view.unresolved:
+            decided[url] = unprobed(url, _diagnosis.NAME_NOT_RESOLVED, f"{host}: {view.unresolved[host]}")
+            continue
+        problem = route_problem(view.routes, view.addresses[host], node_ips, guarded[host])
+        if problem:
+            decided[url] = unprobed(url, _diagnosis.NOT_ROUTED, problem, via="load balancer" if guarded[host] else "cluster IP")
+    return decided
+
+
+def probe_plan(targets: list, decided: dict, candidates: list, off_route: dict) -> ProbePlan:
+    """The plan of the probe phase: the targets that are routed, the decided results (no ready endpoints stays the
+    diagnosis of a URL that is also not routed), and the routed URLs without a ready endpoint yet (``decided`` among
+    ``candidates``), which the probe phase may take up late. ``off_route``: unrouted's results."""
+    pending = {url for url in candidates if url in decided and url not in off_route}
+    decided = {**off_route, **decided}
+    return ProbePlan([target for target in targets if target.url not in decided], decided, pending)
+
+
+def via_of(url: str, node_ips: set, guarded: dict) -> str:
+    """How a URL reaches the Service, for its hint: 'node port', 'load balancer' or 'cluster IP'."""
+    host = split_url(url)[1]
+    return "node port" if host in node_ips else "load balancer" if guarded.get(host) else "cluster IP"
+
+
+def probe_results(reports: list, probed: dict, decided: dict, node_ips: set, guarded: dict, tunnel: bool) -> list:
+    """Every URL's result in the order of the reports: a probed URL's (``probed``: URL -> _probe.probe's result) with its
+    hint (through docker-connector's ``tunnel`` or not), else the one decided without probing."""
+    results = []
+    for url in (u for report in reports for u in report["urls"]):
+        if url in probed:
+            results.append({**probed[url], "hint": _diagnosis.network_hint(probed[url]["diagnosis"], via_of(url, node_ips, guarded), tunnel)})
+        else:
+            results.append(decided[url])
+    return results
+
+
+def diff(results: list) -> list:
+    """Diff mode: each changed Service's view before and after."""
+    return [
+        {"before_header": plan_.key, "after_header": plan_.key, "before": plan_.before, "after": service_view(service)}
+        for plan_, service in results
+        if plan_.changed
+    ]
+
+
+def result(results: list, reports: list, addresses: dict, probes: list | None, with_diff: bool = False) -> dict:
+    """The module's result (the report phase): ``changed`` from the plans, the Services' reports, the nodes' preferred
+    addresses, every URL, the diff with ``with_diff``, and the probes when there were any (``probes`` not None)."""
+    out = {
+        "changed": any(plan_.changed for plan_, _service in results),
+        "services": reports,
+        "nodes": _urls.preferred(addresses),
+        "urls": [u for report in reports for u in report["urls"]],
+    }
+    if with_diff:
+        out["diff"] = diff(results)
+    if probes is not None:
+        out["probes"] = probes
+    return out

@@ -47,6 +47,7 @@ author:
   - hostreach.kind contributors (@hostreach)
 extends_documentation_fragment:
   - hostreach.kind._kube
+  - hostreach.kind._services
   - hostreach.kind._attributes
   - hostreach.kind._attributes.actiongroup_hostreach
 options:
@@ -80,18 +81,6 @@ options:
             fail the task.
           - Only used with O(state=present).
         type: dict
-  namespaces:
-    description:
-      - Expose every Service of these namespaces (that matches O(label_selector)), except C(default/kubernetes).
-      - Each entry must be a DNS-1123 label; an empty entry is an error, never "every namespace".
-
-      - Can be combined with O(services).
-    type: list
-    elements: str
-  label_selector:
-    description:
-      - Label selector (as C(kubectl get -l) takes it) that limits the Services picked from O(namespaces).
-    type: str
   state:
     description:
       - V(present) makes the selected Services type C(NodePort).
@@ -108,42 +97,13 @@ options:
         (M(hostreach.kind.kind_cluster_routes)). Before probing one, the module checks this host routes it through a kind
         node (a node's IP as gateway, or docker-connector's C(utun) tunnel); one that is not is reported V(not routed) and
         never probed. O(state=absent) then restores nothing.
+      - V(routes) is deprecated here and will be removed from this module in release 0.3.0, since it patches nothing
+        (the task warns so). M(hostreach.kind.kind_service_urls) with O(hostreach.kind.kind_service_urls#module:reach)
+        set to V(routes) lists and probes the same URLs.
       - V(both) does both.
     type: str
     choices: [nodeport, routes, both]
     default: nodeport
-  tunnel:
-    description:
-      - Whether this host reaches the kind network through docker-connector's tunnel, with the Docker VM in between
-        (connector mode). It only changes the hints of failed probes - a timeout then points at the connector's route
-        and the Docker VM's firewall, not at this host's firewall.
-      - Default - V(true) on macOS, V(false) elsewhere. The playbooks pass their mode (OrbStack on macOS is direct).
-    type: bool
-  dns_domain:
-    description:
-      - With O(reach=routes) or V(both), the cluster's DNS domain (RV(hostreach.kind.kind_cluster_dns#module:domain)); every
-        port also gets a URL at the Service's name, C(http://<name>.<namespace>.svc.<domain>:<port>), probed by name (this
-        host's resolver must send the domain to the cluster's DNS, M(hostreach.kind.kind_cluster_dns)). A name that does
-        not resolve is V(name not resolved), one that resolves to an address not routed through a kind node V(not routed);
-        neither is probed.
-    type: str
-  probe:
-    description:
-      - Check every returned URL from the host the module runs on (a TCP connect, and an HTTP GET for HTTP
-        URLs, with timeouts of a few seconds) and report the result in RV(probes), with a RV(probes[].diagnosis)
-        and a RV(probes[].hint).
-      - First one LIST of EndpointSlices per namespace (one cluster-wide LIST when the Services were listed so) tells
-        how many endpoints are ready behind each port. A port without a ready endpoint is not probed; its URLs are
-        reported V(no ready endpoints), with the count of endpoints that are not ready, or the selector that matches
-        no pod, and are never waited for.
-      - The other URLs are probed at once (up to 32 at a time). kube-proxy opens a new nodePort a moment after the
-        change, so the URLs of a Service changed in this run may refuse connections until one shared deadline
-        10 seconds after the probes start; RV(probes[].waited) says how long each URL was waited for. While such URLs
-        are waited for, the EndpointSlices are listed again every second, and a Service whose pods became ready
-        meanwhile is probed too, under the same deadline (its RV(services[].endpoints) still shows the first count).
-      - An unreachable URL does not fail the task.
-    type: bool
-    default: false
 attributes:
   check_mode:
     support: full
@@ -171,6 +131,8 @@ notes:
   - When the user may not list Nodes, the task warns and returns no node IPs and no URLs.
 seealso:
   - module: hostreach.kind.docker_bridge_routes
+  - module: hostreach.kind.kind_service_urls
+    description: Lists (and probes) the URLs of Services without changing them.
   - name: Kubernetes Service type NodePort
     description: How nodePorts are allocated and the default range.
     link: https://kubernetes.io/docs/concepts/services-networking/service/#type-nodeport
@@ -350,117 +312,38 @@ probes:
       endpoints: {ready: 0, not_ready: 0}
 """
 
-import platform
-import socket
-import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import (
-    _diagnosis,
-    _endpoints,
-    _host_routes,
-    _k8s_names,
-    _kube,
-    _nodeport_plan,
-    _probe,
-    _service_report,
-    _service_select,
-    _urls,
-)
+from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _nodeport_plan, _service_phases
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
     HostreachError,
-    InputError,
     KubeConflict,
     KubeError,
-    KubeForbidden,
     KubeUnreachable,
     PlanError,
     failure,
     summarize,
     summarize_names,
 )
-from ansible_collections.hostreach.kind.plugins.module_utils._service_view import service_view
 
 MAX_ATTEMPTS = 3
-PROBE_SETTLE = 10.0  # seconds, one deadline for every URL of a just-changed Service, which may refuse until kube-proxy opens it
+ROUTES_DEPRECATION = (
+    "kind_nodeport's reach=routes patches nothing: it only lists (and probes) the ClusterIP URLs, which is what "
+    "hostreach.kind.kind_service_urls does; use that module with reach=routes instead"
+)
 
 
 def argument_spec() -> dict:
     """AnsibleModule's keyword arguments (also used by the tests that check the documented examples)."""
-    return dict(
-        argument_spec=dict(
-            _kube.KUBE_COMMON_ARGS,
-            services={
-                "type": "list",
-                "elements": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "namespace": {"type": "str", "default": "default"},
-                    "node_ports": {"type": "dict"},
-                },
-            },
-            namespaces={"type": "list", "elements": "str"},
-            label_selector={"type": "str"},
-            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-            probe={"type": "bool", "default": False},
-            reach={"type": "str", "choices": ["nodeport", "routes", "both"], "default": "nodeport"},
-            dns_domain={"type": "str"},
-            tunnel={"type": "bool"},
-        ),
-        required_one_of=[("services", "namespaces")],
-        required_by={"label_selector": "namespaces"},
-        supports_check_mode=True,
-    )
-
-
-# Gather
-
-
-def check_names(params: dict) -> None:
-    problems = _k8s_names.name_problems(params["services"] or [], params["namespaces"] or [])
-    if problems:
-        raise InputError("; ".join(problems) + "; nothing was asked of the cluster")
-
-
-def gather_services(api: _kube.KubeApi, params: dict) -> dict:
-    """One LIST per scope (namespace and selector, or cluster-wide), keyed by scope. A namespace whose LIST came
-    back empty is looked up (one GET): one that does not exist fails the task instead of succeeding silently."""
-    services, namespaces, selector = params["services"] or [], params["namespaces"] or [], params["label_selector"]
-    listed = {scope: api.list_services(*scope) for scope in _service_select.list_scopes(services, namespaces, selector)}
-    missing = [ns for ns in _service_select.empty_namespaces(listed, services, namespaces, selector) if not api.namespace_exists(ns)]
-    if missing:
-        raise InputError(
-            f"namespace{'s' if len(missing) > 1 else ''} {', '.join(missing)} of the cluster of context {api.context} "
-            f"do{'' if len(missing) > 1 else 'es'} not exist (kubectl get namespaces lists those that do); nothing was changed"
-        )
-    return listed
-
-
-def gather_nodes(api: _kube.KubeApi) -> tuple:
-    """(node name -> InternalIPs, warnings); a user who may not list Nodes gets a warning and no URLs, and an
-    InternalIP that is not an IP address a warning naming its node."""
-    try:
-        return _urls.node_internal_ips(api.list_nodes())
-    except KubeForbidden as exc:
-        return {}, [f"no node IPs and no URLs: {exc}"]
-
-
-def gather_readiness(api: _kube.KubeApi, listed: dict, results: list) -> tuple:
-    """(endpoint counts per Service port from EndpointSlices, warnings): one LIST per namespace of the selected
-    Services, or one cluster-wide LIST when the Services were listed cluster-wide. None when it may not be read."""
-    namespaces = sorted({plan.namespace for plan, _service in results})
-    scopes = [None] if (None, None) in listed else namespaces
-    try:
-        return _endpoints.readiness([s for scope in scopes for s in api.list_endpoint_slices(scope)]), []
-    except KubeForbidden as exc:
-        return None, [f"probing without knowing which Services have ready endpoints: {exc}"]
+    state = {"type": "str", "choices": ["present", "absent"], "default": "present"}
+    return _service_phases.argument_spec(dict(_service_phases.SERVICE_ENTRY, node_ports={"type": "dict"}), state=state)
 
 
 # Apply
 
 
-def send(api: _kube.KubeApi, plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
+def send(api: _kube.KubeApi, plan: _nodeport_plan.Plan, service: dict, node_ports: dict, state: str, dry_run: bool) -> tuple:
     """Apply the plan's patch; on 409 Conflict read the Service again and plan again.
     Returns (the plan that was applied, the Service as the apiserver returned it)."""
     for _attempt in range(MAX_ATTEMPTS):
@@ -478,7 +361,7 @@ def send(api: _kube.KubeApi, plan, service: dict, node_ports: dict, state: str, 
     raise KubeError(f"{plan.key} kept changing while it was being patched ({MAX_ATTEMPTS} conflicts in a row); run again")
 
 
-def confirm_write(api: _kube.KubeApi, plan, lost: KubeUnreachable) -> dict:
+def confirm_write(api: _kube.KubeApi, plan: _nodeport_plan.Plan, lost: KubeUnreachable) -> dict:
     """The connection broke during a write, so it may have gone through: read the Service again and report what
     the server says. Written: the Service as it is; not written: the original error; no answer: uncertain."""
     try:
@@ -524,105 +407,21 @@ def converge(module: AnsibleModule, api: _kube.KubeApi, plans: list) -> list:
     return apply(api, plans, state, dry_run=False)
 
 
-# Report
-
-
-def resolve(host: str) -> str:
-    """The IPv4 address a URL's host stands for: itself when it is an IP address, else what this host's resolver says."""
-    return host if _urls.parse_ip(host) else socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
-
-
-def unrouted(targets: list, guarded: dict, node_ips: set) -> dict:
-    """Results for the URLs whose host is ``guarded`` (ClusterIPs, Service names, load balancer addresses: host -> may
-    be on the nodes' own network) and that this host does not route through a kind node (or docker-connector's utun
-    tunnel), or whose name it does not resolve: never probed, so nothing goes out to an address that is not the
-    cluster's."""
-    if not guarded:
-        return {}
-    routes = _host_routes.read_routes()
-    decided = {}
-    for target in targets:
-        host = _probe.split_url(target.url)[1]
-        if host not in guarded:
-            continue
-        try:
-            address = resolve(host)
-        except OSError as exc:
-            decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NAME_NOT_RESOLVED, f"{host}: {exc}")
-            continue
-        problem = _service_report.route_problem(routes, address, node_ips, guarded[host])
-        if problem:
-            via = "load balancer" if guarded[host] else "cluster IP"
-            decided[target.url] = _service_report.unprobed(target.url, _diagnosis.NOT_ROUTED, problem, via=via)
-    return decided
-
-
-def probes(reports: list, node_ips: set, check_mode: bool, rescan: t.Callable[[], dict | None], guarded: dict, tunnel: bool) -> list:
-    """Every URL's probe result with a diagnosis and a hint, in the order of the reports. Ports without a ready
-    endpoint are not probed, nor ClusterIPs and load balancer addresses without a route through a kind node; the URLs
-    of Services changed in this run share one PROBE_SETTLE deadline, and while they are waited for, ``rescan`` (the
-    EndpointSlices again) brings in Services whose pods became ready."""
-    targets, decided = _service_report.probe_targets(reports, wait=not check_mode)
-    decided.update(unrouted(targets, guarded, node_ips))
-    targets = [target for target in targets if target.url not in decided]
-    pending = set(decided)
-
-    def late() -> list:
-        counts = rescan() if pending else None
-        fresh = _service_report.became_ready(reports, counts, pending) if counts is not None else []
-        pending.difference_update(target.url for target in fresh)
-        return fresh
-
-    probed = {r["url"]: r for r in _probe.probe_all(targets, PROBE_SETTLE, late=None if check_mode else late)}
-    for result in probed.values():
-        host = _probe.split_url(result["url"])[1]
-        via = "node port" if host in node_ips else "load balancer" if guarded.get(host) else "cluster IP"
-        result["hint"] = _diagnosis.network_hint(result["diagnosis"], via, tunnel)
-    return [probed.get(u) or decided[u] for r in reports for u in r["urls"]]
-
-
-def report(module: AnsibleModule, results: list, addresses: dict, counts: dict | None, rescan: t.Callable[[], dict | None]) -> dict:
-    reach = module.params["reach"] if module.params["state"] == "present" else "nodeport"
-    domain = module.params["dns_domain"]
-    reports = _service_report.service_reports(results, addresses, counts, reach, domain)
-    result = {
-        "changed": any(plan.changed for plan, _service in results),
-        "services": reports,
-        "nodes": _urls.preferred(addresses),
-        "urls": [u for r in reports for u in r["urls"]],
-    }
-    if module._diff:
-        result["diff"] = [
-            {"before_header": plan.key, "after_header": plan.key, "before": plan.before, "after": service_view(service)}
-            for plan, service in results
-            if plan.changed
-        ]
-    if module.params["probe"]:
-        guarded = _service_report.guarded_hosts([service for _plan, service in results], reach, domain)
-        tunnel = platform.system() == "Darwin" if module.params["tunnel"] is None else module.params["tunnel"]
-        node_ips = {ip for ips in addresses.values() for ip in ips}
-        result["probes"] = probes(reports, node_ips, module.check_mode, rescan, guarded, tunnel)
-    return result
-
-
 def run(module: AnsibleModule) -> dict:
+    """gather (the Services) → plan → apply (dry runs; the writes unless in check mode) → gather (Nodes, EndpointSlices,
+    this host's routes and names) → probe → report: the phases after apply are _service_phases.urls_and_probes."""
     params = module.params
-    _k8s_names.require_cluster_name(params["cluster"])
-    check_names(params)
-    _kube.require_sdk()
-    api = _kube.connect(params["kubeconfig"], params["context"], params["cluster"])
-    listed = gather_services(api, params)
-    selected = _service_select.select(listed, params["services"] or [], params["namespaces"] or [], params["label_selector"])
+    api = _service_phases.connect(params)
+    listed, selected = _service_phases.gather_services(api, params)
     if params["reach"] == "routes":  # the routes open the ClusterIPs: nothing is patched, nothing restored
+        module.deprecate(ROUTES_DEPRECATION, version="0.3.0", collection_name="hostreach.kind")
         results = [(_nodeport_plan.unchanged(service), service) for service, _node_ports in selected]
     else:
         plans = _nodeport_plan.plan_selection(listed, selected, params["state"], api.kubeadm_cluster_configuration)
         results = converge(module, api, plans)
-    addresses, warnings = gather_nodes(api) if params["state"] == "present" or params["reach"] != "nodeport" else ({}, [])
-    counts, more = gather_readiness(api, listed, results) if params["probe"] else (None, [])
-    for warning in warnings + more:
-        module.warn(warning)
-    return report(module, results, addresses, counts, rescan=lambda: gather_readiness(api, listed, results)[0])
+    reach = params["reach"] if params["state"] == "present" else "nodeport"
+    nodes = params["state"] == "present" or params["reach"] != "nodeport"
+    return _service_phases.urls_and_probes(module, api, listed, results, reach, nodes=nodes, wait=not module.check_mode, diff=module._diff)
 
 
 def main() -> None:

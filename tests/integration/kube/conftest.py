@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
@@ -20,18 +21,18 @@ def kube(tier1: Tier1) -> Kube:
 
 
 class CountedRun:
-    """kind_nodeport's main() in this process (ansible_runner.in_process); `requests` lists (method, path) of every
+    """A module's main() (kind_nodeport's unless another is given) in this process (ansible_runner.in_process); `requests` lists (method, path) of every
     API request made while it ran (the module's, and a concurrent writer's that a test slips in)."""
 
     def __init__(self) -> None:
         self.requests: list = []
         self.running = False
 
-    def __call__(self, args: dict, check: bool = False) -> dict:
+    def __call__(self, args: dict, check: bool = False, module: ModuleType = kind_nodeport) -> dict:
         self.requests.clear()
         self.running = True
         try:
-            return ansible_runner.in_process(kind_nodeport, args, check=check)
+            return ansible_runner.in_process(module, args, check=check)
         finally:
             self.running = False
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 
 from kubernetes import client
 
@@ -59,3 +60,14 @@ class Kube:
         taken = {p.node_port for s in self.core.list_service_for_all_namespaces().items for p in s.spec.ports or [] if p.node_port}
         low, high = self.tier1.node_port_range
         return random.choice([n for n in range(low, high + 1) if n not in taken])
+
+
+class Hello(BaseHTTPRequestHandler):
+    """What answers 200 on a URL a test serves itself (tier 1 runs no kube-proxy and no pods)."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass

@@ -12,7 +12,7 @@ import ipaddress
 import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes, _probe, _service_report
@@ -21,21 +21,12 @@ from kubernetes import client
 from harness.tier1 import TEST_LABEL, Tier1
 from tests.ansible_runner import playbook_task
 
-from .kube_helpers import Kube
+from .kube_helpers import Hello, Kube
 
 pytestmark = pytest.mark.tier1
 
 TEST_NET_1 = ipaddress.ip_network("192.0.2.0/24")
 HOSTILE = "192.0.2.10"
-
-
-class Hello(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 
+import pytest
 import yaml
 from ansible_collections.hostreach.kind.plugins.module_utils import _diagnosis
 
 
-def test_the_vocabulary_is_the_one_the_module_documents() -> None:
-    from ansible_collections.hostreach.kind.plugins.modules import kind_nodeport
+@pytest.mark.parametrize("name", ["kind_nodeport", "kind_service_urls"])
+def test_the_vocabulary_is_the_one_the_module_documents(name: str) -> None:
+    module = importlib.import_module(f"ansible_collections.hostreach.kind.plugins.modules.{name}")
 
-    sentence = next(line for line in yaml.safe_load(kind_nodeport.RETURN)["probes"]["description"] if line.startswith("C(diagnosis) is one of"))
+    sentence = next(line for line in yaml.safe_load(module.RETURN)["probes"]["description"] if line.startswith("C(diagnosis) is one of"))
     assert re.findall(r"V\(([^)]*)\)", sentence) == list(_diagnosis.VOCABULARY)
 
 

@@ -184,8 +184,10 @@ def test_the_documented_options_are_the_declared_ones() -> None:
     import yaml
     from ansible_collections.hostreach.kind.plugins.doc_fragments import _docker as docker_fragment
     from ansible_collections.hostreach.kind.plugins.doc_fragments import _kube as kube_fragment
-    from ansible_collections.hostreach.kind.plugins.module_utils import _kube
+    from ansible_collections.hostreach.kind.plugins.doc_fragments import _services as services_fragment
+    from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _service_phases
 
-    for fragment, spec in ((docker_fragment, _docker.DOCKER_COMMON_ARGS), (kube_fragment, _kube.KUBE_COMMON_ARGS)):
+    pairs = ((docker_fragment, _docker.DOCKER_COMMON_ARGS), (kube_fragment, _kube.KUBE_COMMON_ARGS), (services_fragment, _service_phases.SERVICE_ARGS))
+    for fragment, spec in pairs:
         options = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
         assert {name: (o["type"], o.get("default")) for name, o in options.items()} == {name: (s["type"], s.get("default")) for name, s in spec.items()}

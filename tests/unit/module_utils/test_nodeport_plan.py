@@ -209,3 +209,23 @@ def test_reached_accepts_the_allocated_node_ports_and_nothing_else() -> None:
     fixed = _nodeport_plan.plan_present(svc, {"http": 30080})
     assert _nodeport_plan.reached(fixed, write(svc, fixed))
     assert not _nodeport_plan.reached(fixed, write(svc, plan))  # another nodePort than the one asked for
+
+
+@pytest.mark.parametrize(
+    ("spec", "reach", "reason"),
+    [
+        ({}, "nodeport", "type ClusterIP: no nodePort, so no node URL"),
+        ({}, "routes", None),
+        ({}, "both", None),
+        ({"type": "NodePort"}, "nodeport", None),
+        ({"type": "LoadBalancer"}, "nodeport", None),
+        ({"clusterIP": "None"}, "nodeport", "headless Service"),
+        ({"clusterIP": "None"}, "routes", "headless Service"),
+        ({"type": "ExternalName", "externalName": "db.example"}, "both", "ExternalName Service"),
+    ],
+)
+def test_unchanged_changes_nothing_and_says_why_a_service_has_no_url_for_the_reach(spec: dict, reach: str, reason: str | None) -> None:
+    svc = service(**spec)
+    plan = _nodeport_plan.unchanged(svc, reach)
+    assert plan.patch == [] and not plan.changed
+    assert (plan.skip_reason or "").startswith(reason or "") and (plan.skip_reason is None) == (reason is None)

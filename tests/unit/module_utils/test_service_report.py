@@ -160,3 +160,75 @@ def test_an_ipv6_only_service_gets_bracketed_ipv6_node_urls_and_ipv4_services_ke
 def test_no_reason_without_any_node_address_or_with_reach_routes() -> None:
     assert _service_report.service_reports([_exposed(["IPv6"])], {}, None, "nodeport", None)[0]["skip_reason"] is None  # Nodes not listed
     assert _service_report.service_reports([_exposed(["IPv6"])], {"n": ["172.18.0.2"]}, None, "routes", None)[0]["skip_reason"] is None
+
+
+# The probe plan and the report, from what was gathered (issue 19, item 4: no I/O in the report) ---------------------
+
+VIEW = _service_report.HostView([DEFAULT, KIND, SERVICES], {"10.96.0.10": "10.96.0.10", "192.0.2.10": "192.0.2.10"}, {"web.default.svc.dev": "no such name"})
+
+
+def _routes_report(name: str, ready: int, cluster_ip: str = "10.96.0.10") -> dict:
+    svc = service(name, clusterIP=cluster_ip)
+    counts = {("default", name): {("http", "TCP"): [ready, 0]}}
+    return _service_report.service_report(svc, _nodeport_plan.unchanged(svc), [], counts, "routes", None)
+
+
+def test_unrouted_decides_from_the_gathered_view_alone() -> None:
+    guarded = {"10.96.0.10": False, "192.0.2.10": False, "web.default.svc.dev": False}
+    urls = ["http://10.96.0.10:80", "http://192.0.2.10:80", "http://web.default.svc.dev:80", "http://172.18.0.2:30080"]
+
+    decided = _service_report.unrouted(urls, guarded, {"172.18.0.2"}, VIEW)
+
+    assert list(decided) == ["http://192.0.2.10:80", "http://web.default.svc.dev:80"]
+    assert decided["http://192.0.2.10:80"]["diagnosis"] == "not routed" and "via 10.0.2.2 dev eth0" in decided["http://192.0.2.10:80"]["error"]
+    assert (decided["http://web.default.svc.dev:80"]["diagnosis"], decided["http://web.default.svc.dev:80"]["error"]) == (
+        "name not resolved",
+        "web.default.svc.dev: no such name",
+    )
+
+
+def test_a_url_that_is_not_routed_is_never_pending_so_never_probed_late() -> None:
+    """Before issue 19 every decided URL was pending, so a not-routed URL whose port was ready was probed by the first
+    late round while a new nodePort was waited for. Only routed URLs without a ready endpoint may be taken up late."""
+    routed_waiting, off_route_ready = _routes_report("web", 0), _routes_report("api", 1, cluster_ip="192.0.2.10")
+    guarded = _service_report.guarded_hosts([service("web"), service("api", clusterIP="192.0.2.10")], "routes", None)
+    targets, decided, candidates = _service_report.may_probe([routed_waiting, off_route_ready], wait=True)
+
+    plan = _service_report.probe_plan(targets, decided, candidates, _service_report.unrouted(candidates, guarded, {"172.18.0.2"}, VIEW))
+
+    assert plan.targets == [] and plan.pending == {"http://10.96.0.10:80"}
+    assert plan.decided["http://192.0.2.10:80"]["diagnosis"] == "not routed"
+    assert plan.decided["http://10.96.0.10:80"]["diagnosis"] == "no ready endpoints"
+    assert _service_report.may_probe([routed_waiting], wait=False)[2] == []  # no wait: nothing may be probed late
+
+
+def test_probe_results_keep_the_reports_order_and_give_each_probed_url_its_hint() -> None:
+    reports = [{"urls": ["http://172.18.0.2:30080", "http://10.96.0.10:80", "http://192.0.2.10:80"]}]
+    refused = {"url": "http://172.18.0.2:30080", "reachable": False, "status": None, "error": "refused", "diagnosis": "refused", "waited": 0.0}
+    timed_out = dict(refused, url="http://10.96.0.10:80", diagnosis="timed out")
+    decided = {"http://192.0.2.10:80": _service_report.unprobed("http://192.0.2.10:80", "not routed", "no route")}
+    probed = {u["url"]: u for u in (timed_out, refused)}
+
+    results = _service_report.probe_results(reports, probed, decided, {"172.18.0.2"}, {"10.96.0.10": False}, tunnel=True)
+
+    assert [r["url"] for r in results] == reports[0]["urls"]
+    assert "kube-proxy" in results[0]["hint"] and "Docker VM's firewall" in results[1]["hint"]
+    assert results[2] is decided["http://192.0.2.10:80"]
+
+
+def test_the_result_says_changed_from_the_plans_and_carries_the_diff_and_probes_only_when_asked() -> None:
+    from ansible_collections.hostreach.kind.plugins.module_utils._service_view import service_view
+
+    web = service()
+    plan = _nodeport_plan.plan_present(web)
+    after = write(web, plan)
+    results = [(plan, after)]
+    reports = _service_report.service_reports(results, {"n": ["172.18.0.2"]}, None, "nodeport", None)
+
+    full = _service_report.result(results, reports, {"n": ["172.18.0.2"]}, [], with_diff=True)
+    listed = _service_report.result([(_nodeport_plan.unchanged(after, "nodeport"), after)], reports, {}, None)
+
+    assert full["changed"] is True and full["urls"] == ["http://172.18.0.2:30000"] and full["nodes"] == {"n": "172.18.0.2"}
+    assert full["diff"] == [{"before_header": "default/web", "after_header": "default/web", "before": plan.before, "after": service_view(after)}]
+    assert full["probes"] == []
+    assert listed["changed"] is False and "diff" not in listed and "probes" not in listed

@@ -94,7 +94,7 @@ def test_a_name_that_would_widen_or_move_the_request_is_refused_before_any_reque
 def test_a_load_balancer_address_not_routed_through_a_kind_node_is_never_probed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The module's wiring of the route guard (issue 18, item 4): the host's table is a recorded one, and the probe is
     replaced by a recorder, so no packet goes anywhere; only the routed URL reaches the probe."""
-    from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes, _probe
+    from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes, _probe, _service_phases
 
     table = (  # /proc/net/route: 172.18.0.0/16 dev br-kind, default via 10.0.2.2 dev eth0
         "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
@@ -107,9 +107,9 @@ def test_a_load_balancer_address_not_routed_through_a_kind_node_is_never_probed(
     lb["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}, {"ip": "172.18.0.200"}]}}
     report = {"namespace": "default", "name": "lb", "changed": False, "urls": ["http://192.0.2.10:80", "http://172.18.0.200:80"]}
     report["ports"] = [{"urls": report["urls"]}]
-    guarded = kind_nodeport._service_report.guarded_hosts([lb], "nodeport", None)
+    params = {"reach": "nodeport", "dns_domain": None, "tunnel": False}
 
-    results = kind_nodeport.probes([report], {"172.18.0.2"}, False, lambda: None, guarded, tunnel=False)
+    results = _service_phases.probe_phase(params, [report], [lb], {"kind-control-plane": ["172.18.0.2"]}, rescan=None)
 
     assert [t.url for t in probed] == ["http://172.18.0.200:80"]
     assert results[0]["diagnosis"] == "not routed" and results[0]["url"] == "http://192.0.2.10:80"
@@ -119,3 +119,33 @@ def test_a_load_balancer_address_not_routed_through_a_kind_node_is_never_probed(
 
 def _reachable(url: str) -> dict:
     return {"url": url, "reachable": True, "status": 200, "error": None, "diagnosis": "reachable", "waited": 0.0}
+
+
+def test_the_probe_phase_takes_up_late_only_the_pending_urls_whose_port_became_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a new nodePort is waited for, the EndpointSlices are read again (rescan): a pending URL whose port became
+    ready is probed late; a URL decided otherwise (not routed) never is, even though its port is ready."""
+    from ansible_collections.hostreach.kind.plugins.module_utils import _probe, _service_phases, _service_report
+
+    rounds: list = []
+
+    def probe_all(targets: list, settle: float, late=None) -> list:
+        rounds.append([t.url for t in targets])
+        fresh = late()
+        rounds.append([t.url for t in fresh])
+        return [_reachable(t.url) for t in [*targets, *fresh]]
+
+    monkeypatch.setattr(_probe, "probe_all", probe_all)
+    ports = [{"name": "http", "port": 80, "protocol": "TCP"}]
+    reports = [
+        {"namespace": "default", "name": "web", "ports": [{**ports[0], "urls": ["http://172.18.0.2:30080"]}], "urls": ["http://172.18.0.2:30080"]},
+        {"namespace": "default", "name": "api", "ports": [{**ports[0], "urls": ["http://10.96.0.20:80"]}], "urls": ["http://10.96.0.20:80"]},
+        {"namespace": "default", "name": "lb", "ports": [{**ports[0], "urls": ["http://192.0.2.10:80"]}], "urls": ["http://192.0.2.10:80"]},
+    ]
+    not_routed = _service_report.unprobed("http://192.0.2.10:80", "not routed", "no route", via="load balancer")
+    plan = _service_report.ProbePlan([_probe.Target("http://172.18.0.2:30080", True)], {"http://192.0.2.10:80": not_routed}, {"http://10.96.0.20:80"})
+    ready = {("default", name): {("http", "TCP"): [1, 0]} for name in ("web", "api", "lb")}
+
+    probed = _service_phases.probe(plan, reports, rescan=lambda: ready)
+
+    assert rounds == [["http://172.18.0.2:30080"], ["http://10.96.0.20:80"]]
+    assert set(probed) == {"http://172.18.0.2:30080", "http://10.96.0.20:80"}
