@@ -43,13 +43,13 @@ description:
     C($XDG_STATE_HOME/hostreach-kind/dns/<cluster>.json) (C(~/.local/state/hostreach-kind/dns/<cluster>.json) when unset)
     of the user the module runs as - a JSON object with C(cluster), C(domain) and C(nameserver), written atomically when
     O(state=present) has planned, before the change (not in check mode), and removed by O(state=absent). The record is the
-    module's own bookkeeping: its write is not a change C(changed) reports. The macOS resolver file needs none: its mark
-    names the cluster.
+    module's own bookkeeping, and its write is not a change C(changed) reports. The macOS resolver file needs none, its
+    mark names the cluster.
   - Once the cluster is gone - C(kind delete cluster) removes its context, so its context is not in the kubeconfig, or
-    there is no kubeconfig at all - O(state=absent) asks nothing of it: on macOS it removes the resolver file marked as
+    there is no kubeconfig at all - O(state=absent) asks nothing of it; on macOS it removes the resolver file marked as
     the cluster's, with systemd-resolved it reverts the link that has exactly the recorded server and domain (as for a
-    cluster that answers); RV(cluster_gone) says so. Settings another cluster's record names too are left, with a warning:
-    a cluster made since took them over. Nothing recorded or marked: nothing is changed. O(state=present) fails on a
+    cluster that answers); RV(cluster_gone) says so. Settings another cluster's record names too are left, with a warning
+    (a cluster made since took them over). With nothing recorded or marked, nothing is changed. O(state=present) fails on a
     missing context as before.
   - With O(state=absent) a refused domain is left alone - the module never wrote it - with a warning; to remove what an
     earlier version wrote for it, name it in O(allow_domain).

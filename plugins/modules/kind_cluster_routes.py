@@ -47,14 +47,15 @@ description:
     a route inside the VM nothing, of whose it is - in C($XDG_STATE_HOME/hostreach-kind/routes/<cluster>.json)
     (C(~/.local/state/hostreach-kind/routes/<cluster>.json) when unset) of the user the module runs as - a JSON object
     with C(cluster) and C(routes), each C({cidr, via, role, node}), written atomically when O(state=present) has planned,
-    before the change (not in check mode), and removed by O(state=absent). The record is the module's own bookkeeping: its
-    write is not a change C(changed) reports.
+    before the change (not in check mode), and removed by O(state=absent). The record is the module's own bookkeeping, and
+    its write is not a change C(changed) reports.
   - Once the cluster is gone - C(kind delete cluster) removes its context, so its context is not in the kubeconfig, or
-    there is no kubeconfig at all - O(state=absent) asks nothing of it: it removes the routes of the record that are in
+    there is no kubeconfig at all - O(state=absent) asks nothing of it and removes the routes of the record that are in
     place (exactly those, each C(<cidr> via <node>)), and with O(target=connector) the route lines marked with the
     cluster's name and the VM's routes of the record; RV(cluster_gone) says so. A route another cluster's record names too
-    is left, with a warning: a cluster made since took it over. No record (routes made by an earlier version of the collection): nothing is
-    removed. O(state=present) fails on a missing context as before, and a cluster that answers is handled as always.
+    is left, with a warning (a cluster made since took it over). Without a record (routes made by an earlier version of
+    the collection) nothing is removed. O(state=present) fails on a missing context as before, and a cluster that
+    answers is handled as always.
   - A node whose C(InternalIP) is not an IPv4 unicast address (not an IP address at all, IPv6 only, loopback,
     link-local, multicast, reserved) is skipped with a warning naming the node, and so is a C(spec.podCIDRs) entry
     that is not a CIDR; such a value is never written to a route, a file or the VM's script.
