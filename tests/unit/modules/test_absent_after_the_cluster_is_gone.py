@@ -21,34 +21,16 @@ from ansible_collections.hostreach.kind.plugins.module_utils import _host_routes
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeNoContext
 from ansible_collections.hostreach.kind.plugins.modules import kind_cluster_dns, kind_cluster_routes
 from ansible_runner import in_process
+from test_kind_cluster_routes import Api, node
 
 NODE = "172.18.0.2"
 DEFAULT = {"dst": "default", "gateway": "192.168.1.1", "dev": "eth0", "protocol": "dhcp"}
 KIND_NET = {"dst": "172.18.0.0/16", "dev": "br-1e9b417bacdc", "protocol": "kernel"}
 
 
-def node(name: str, address: str, cidr: str, control_plane: bool = False) -> dict:
-    labels = {"node-role.kubernetes.io/control-plane": ""} if control_plane else {}
-    return {"metadata": {"name": name, "labels": labels}, "spec": {"podCIDRs": [cidr]}, "status": {"addresses": [{"type": "InternalIP", "address": address}]}}
-
-
-class Api:
+def api(name: str, address: str, service: str, pods: str) -> Api:
     """A kind cluster with one node at `address` and its own ranges."""
-
-    def __init__(self, name: str, address: str, service: str, pods: str) -> None:
-        self.nodes, self.service = [node(f"{name}-control-plane", address, pods, True)], service
-
-    def list_service_cidrs(self) -> list:
-        return [{"spec": {"cidrs": [self.service]}}]
-
-    def kubeadm_cluster_configuration(self) -> None:
-        return None
-
-    def list_nodes(self) -> list:
-        return self.nodes
-
-    def list_services(self, namespace: str) -> list:
-        return []
+    return Api([node(f"{name}-control-plane", address, pods, True)], service)
 
 
 class Host:
@@ -99,15 +81,20 @@ def host(monkeypatch: pytest.MonkeyPatch) -> Host:
     return table
 
 
-def routes(cluster: str, check: bool = False, **args: t.Any) -> dict:
-    ansible_warnings._global_warnings.clear()  # this run's warnings only
-    result = in_process(kind_cluster_routes, {"cluster": cluster, **args}, check=check)
+def run(module: t.Any, args: dict, check: bool) -> dict:
+    """The module in-process; its result, with this run's warnings as text."""
+    ansible_warnings._global_warnings.clear()
+    result = in_process(module, args, check=check)
     result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
     return result
 
 
+def routes(cluster: str, check: bool = False, **args: t.Any) -> dict:
+    return run(kind_cluster_routes, {"cluster": cluster, **args}, check)
+
+
 def test_absent_removes_a_gone_clusters_host_routes_by_its_record_and_then_changes_nothing(clusters: dict, host: Host) -> None:
-    clusters["dev"] = Api("dev", NODE, "10.96.0.0/16", "10.244.0.0/24")
+    clusters["dev"] = api("dev", NODE, "10.96.0.0/16", "10.244.0.0/24")
     assert routes("dev")["changed"] is True
     made = host.proto_119()
     assert made == {("10.96.0.0/16", NODE), ("10.244.0.0/24", NODE)}
@@ -131,8 +118,8 @@ def test_absent_removes_a_gone_clusters_host_routes_by_its_record_and_then_chang
 
 
 def test_a_gone_clusters_absent_removes_its_routes_and_leaves_another_clusters_and_the_users(clusters: dict, host: Host) -> None:
-    clusters["old"] = Api("old", NODE, "10.96.0.0/16", "10.244.0.0/24")
-    clusters["other"] = Api("other", "172.18.0.3", "10.112.0.0/20", "10.247.0.0/24")
+    clusters["old"] = api("old", NODE, "10.96.0.0/16", "10.244.0.0/24")
+    clusters["other"] = api("other", "172.18.0.3", "10.112.0.0/20", "10.247.0.0/24")
     routes("old")
     routes("other")
     del clusters["old"]
@@ -146,10 +133,10 @@ def test_a_gone_clusters_absent_removes_its_routes_and_leaves_another_clusters_a
 def test_a_gone_clusters_absent_leaves_what_a_cluster_made_since_took_over(clusters: dict, host: Host) -> None:
     """`old` is deleted without a teardown; `new`, made since, got the same node address and Service range, and its
     expose took `old`'s routes through that address over (the Service range's route kept, the old Pod range's pruned)."""
-    clusters["old"] = Api("old", NODE, "10.96.0.0/16", "10.244.0.0/24")
+    clusters["old"] = api("old", NODE, "10.96.0.0/16", "10.244.0.0/24")
     routes("old")
     del clusters["old"]
-    clusters["new"] = Api("new", NODE, "10.96.0.0/16", "10.244.1.0/24")
+    clusters["new"] = api("new", NODE, "10.96.0.0/16", "10.244.1.0/24")
     assert routes("new")["removed"] == [f"10.244.0.0/24 via {NODE}"]
     before = host.proto_119()
 
@@ -171,7 +158,7 @@ def test_present_still_fails_on_a_missing_context(clusters: dict, host: Host) ->
 
 
 def test_apply_false_plans_the_gone_clusters_removal_for_the_root_step(clusters: dict, host: Host) -> None:
-    clusters["dev"] = Api("dev", NODE, "10.96.0.0/16", "10.244.0.0/24")
+    clusters["dev"] = api("dev", NODE, "10.96.0.0/16", "10.244.0.0/24")
     routes("dev")
     del clusters["dev"]
     host.changes.clear()
@@ -195,7 +182,7 @@ def test_connector_absent_removes_the_gone_clusters_lines_and_vm_routes_only(clu
     monkeypatch.setattr(_route_targets.Connector, "_vm", vm)
     monkeypatch.setattr(_host_routes, "read_routes", lambda: [])
     args = {"target": "connector", "connector_config": str(config)}
-    clusters["dev"] = Api("dev", NODE, "10.96.0.0/16", "10.244.0.0/24")
+    clusters["dev"] = api("dev", NODE, "10.96.0.0/16", "10.244.0.0/24")
     assert routes("dev", **args)["changed"] is True
     assert "route 10.96.0.0/16 # hostreach.kind cluster dev" in config.read_text()
     vm_table["dev"] = f"10.96.0.0/16 via {NODE} dev eth0\n10.244.0.0/24 via {NODE} dev eth0\n"
@@ -244,10 +231,7 @@ def dns(monkeypatch: pytest.MonkeyPatch, cluster: kind_cluster_dns.Cluster | Non
         return cluster
 
     monkeypatch.setattr(kind_cluster_dns, "gather_cluster", gather)
-    ansible_warnings._global_warnings.clear()
-    result = in_process(kind_cluster_dns, {"cluster": "dev", **args}, check=check)
-    result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
-    return result
+    return run(kind_cluster_dns, {"cluster": "dev", **args}, check)
 
 
 @pytest.fixture
