@@ -105,3 +105,15 @@ def remove(concern: str, cluster: str) -> bool:
     except OSError as exc:
         raise ConfigFileError(f"cannot remove the record {path(concern, cluster)}: {exc.strerror}") from None
     return True
+
+
+def keep(module: t.Any, concern: str, cluster: str, record: dict | None) -> None:
+    """Write the cluster's record (None: remove it), and only warn when that fails: the record is bookkeeping for a later
+    teardown, and a home that cannot hold it (read-only, not this user's) must not stop the change itself."""
+    try:
+        if record is None:
+            remove(concern, cluster)
+        else:
+            write(module, concern, cluster, record)
+    except ConfigFileError as exc:
+        module.warn(f"{exc.msg}; once cluster {cluster} is gone, state=absent will not find what this run put in for it")

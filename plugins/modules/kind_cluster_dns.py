@@ -339,12 +339,12 @@ def resolved(module: AnsibleModule, cluster: Cluster) -> dict:
         raise PlanError(f"{problem}; nothing was changed")
     name, present = module.params["cluster"], module.params["state"] == "present"
     if present and not module.check_mode:
-        _records.write(module, "dns", name, _cluster_dns.record_of(name, cluster.domain, cluster.nameserver))  # before the change
+        _records.keep(module, "dns", name, _cluster_dns.record_of(name, cluster.domain, cluster.nameserver))  # before the change
     if module.params["apply"] and not module.check_mode:
         for command in commands:
             resolvectl(*command)
     if not present and not module.check_mode:
-        _records.remove("dns", name)  # after the change (with apply: false, the caller makes it)
+        _records.keep(module, "dns", name, None)  # after the change (with apply: false, the caller makes it)
     before = f"{link}: dns {' '.join(dns.get(link, []))}; domain {' '.join(domains.get(link, []))}\n"
     after = f"{link}: dns {cluster.nameserver}; domain ~{cluster.domain}\n" if module.params["state"] == "present" else f"{link}: reverted\n"
     done = {"changed": bool(commands), "link": link, "commands": [["resolvectl", *c] for c in commands]}

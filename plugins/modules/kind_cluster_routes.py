@@ -358,11 +358,11 @@ def run(module: AnsibleModule) -> dict:
             raise PlanError("refusing to route: " + "; ".join(problems) + "; nothing was changed")
     add, remove = _cluster_routes.plan(wanted, current, params["state"])
     if params["state"] == "present" and not module.check_mode:
-        _records.write(module, "routes", cluster.name, _cluster_routes.record_of(cluster.name, wanted))  # before the change
+        _records.keep(module, "routes", cluster.name, _cluster_routes.record_of(cluster.name, wanted))  # before the change
     if (add or remove) and params["apply"] and not module.check_mode:
         target.apply(wanted, add, remove)
     if params["state"] == "absent" and not module.check_mode:
-        _records.remove("routes", cluster.name)  # after the change (with apply: false, the caller makes it)
+        _records.keep(module, "routes", cluster.name, None)  # after the change (with apply: false, the caller makes it)
     result = report(module, cluster, wanted, current, add, remove)
     if params["target"] == "host":
         result["commands"] = _route_targets.host_commands(add, remove)

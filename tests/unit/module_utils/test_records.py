@@ -42,3 +42,21 @@ def test_a_record_reads_back_as_written_and_lists_beside_the_others(monkeypatch:
     assert _records.others("routes", "dev") == {"other": {"cluster": "other"}}
     assert _records.remove("routes", "dev") is True and _records.remove("routes", "dev") is False
     assert _records.read("routes", "dev") is None
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_not_a_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    class Module:
+        def __init__(self) -> None:
+            self.params: dict = {}
+            self.warnings: list = []
+
+        def warn(self, text: str) -> None:
+            self.warnings.append(text)
+
+    (tmp_path / "hostreach-kind").write_text("a file where the folder would go")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    module = Module()
+    _records.keep(module, "routes", "dev", {"cluster": "dev"})
+    (warning,) = module.warnings
+    assert warning.startswith("cannot ") and f"{tmp_path}/hostreach-kind/routes" in warning
+    assert warning.endswith("once cluster dev is gone, state=absent will not find what this run put in for it")
