@@ -174,3 +174,32 @@ def resolved_plan(link: str, domain: str, nameserver: str, dns: dict, domains: d
         return [], f"the link {link} already sends {sent} to {' '.join(have_dns) or 'no server'}, not to {nameserver} (resolvectl dns {link}): {why}"
     has = have_dns == [nameserver] and have_domains == [routing]
     return ([] if has else [["dns", link, nameserver], ["domain", link, routing]]), None
+
+
+def marked_domains(cluster: str, files: dict) -> list:
+    """The domains whose macOS resolver file ({file name: text}) is marked as the cluster's, sorted: the file is its own
+    record, so a gone cluster's is found by its mark alone."""
+    return sorted(name for name, text in files.items() if DOMAIN.fullmatch(name) and resolver_owner(text) == cluster)
+
+
+def record_of(cluster: str, domain: str, nameserver: str) -> dict:
+    """What _records keeps of a cluster's systemd-resolved settings (a link's server and domain say nothing of whose)."""
+    return {"cluster": cluster, "domain": domain, "nameserver": nameserver}
+
+
+def recorded_dns(cluster: str, record: dict | None, others: dict) -> tuple:
+    """((domain, nameserver) of the cluster's record, or None; why it is left alone). None also when the record holds no
+    valid domain and address, and when another cluster's record (of {cluster: record}) names the same pair: a cluster
+    made since took the link's settings over, and they are that cluster's now."""
+    domain, nameserver = str((record or {}).get("domain") or ""), (record or {}).get("nameserver")
+    try:
+        nameserver = str(ipaddress.ip_address(nameserver)) if isinstance(nameserver, str) else None
+    except ValueError:
+        nameserver = None
+    if not DOMAIN.fullmatch(domain) or nameserver is None:
+        return None, None
+    claimed = sorted(o for o, theirs in others.items() if (str((theirs or {}).get("domain")), (theirs or {}).get("nameserver")) == (domain, nameserver))
+    if claimed:
+        why = f"the record of cluster {claimed[0]} names them too (a cluster made since {cluster} went took them over)"
+        return None, f"the DNS settings of {domain} ({nameserver}) stay: {why}"
+    return (domain, nameserver), None

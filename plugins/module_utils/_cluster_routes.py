@@ -174,3 +174,38 @@ def plan(wanted: list, current: list, state: str) -> tuple:
     have = {(str(c), v) for c, v in current}
     want = {(str(r.cidr), r.via) for r in wanted} if state == "present" else set()
     return sorted(want - have), sorted(have - want)
+
+
+def record_of(cluster: str, wanted: list) -> dict:
+    """What _records keeps of the cluster's routes (a host route or the Docker VM's says nothing of whose it is)."""
+    return {"cluster": cluster, "routes": [{"cidr": str(r.cidr), "via": r.via, "role": r.role, "node": r.node} for r in wanted]}
+
+
+def _recorded(entry: t.Any) -> Route | None:
+    """A route of a record, or None for an entry that is not one (the file is on disk: it is input like any other)."""
+    if not isinstance(entry, dict):
+        return None
+    cidr, via = parse_network(str(entry.get("cidr", "")), strict=True), _address(entry.get("via"))
+    if cidr is None or cidr.version != 4 or via is None or via.version != 4 or not _unicast(via):
+        return None
+    role = entry.get("role") if entry.get("role") in ("service", "pod") else "pod"
+    return Route(cidr, str(via), role, str(entry.get("node") or "?"))
+
+
+def recorded_routes(cluster: str, record: dict | None, others: dict) -> tuple:
+    """(the routes the cluster's record names that no other cluster's record names too; why the others are left alone).
+    `others` is {cluster: record}: a route both name was taken over by a cluster made since (kind gives a new cluster the
+    same ranges and often the same node address), and is that cluster's now."""
+    mine = [r for r in (_recorded(e) for e in ((record or {}).get("routes") or [])) if r is not None]
+    claimed: dict = {}
+    for other, theirs in sorted(others.items()):
+        for route in (_recorded(e) for e in ((theirs or {}).get("routes") or [])):
+            if route is not None:
+                claimed.setdefault((route.cidr, route.via), other)
+    kept = [r for r in mine if (r.cidr, r.via) not in claimed]
+    left = [
+        f"{r.text()} stays: the record of cluster {claimed[(r.cidr, r.via)]} names it too (a cluster made since {cluster} went took it over)"
+        for r in mine
+        if (r.cidr, r.via) in claimed
+    ]
+    return kept, left

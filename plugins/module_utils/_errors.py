@@ -52,6 +52,14 @@ class KubeError(HostreachError):
         self.summary = summary or msg
 
 
+class KubeNoContext(KubeError):
+    """The cluster's context is not in the kubeconfig, or there is no kubeconfig: nothing was connected to. `kind delete
+    cluster` removes the context, so for state=absent this is a cluster that is gone (the result says cluster_gone)."""
+
+    def __init__(self, msg: str, **kwargs: t.Any) -> None:
+        super().__init__(msg, cluster_gone=True, **kwargs)
+
+
 class KubeUnreachable(KubeError):
     """No answer from the API server: the connection failed or broke, so a write may or may not have happened."""
 

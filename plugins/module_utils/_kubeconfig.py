@@ -15,7 +15,7 @@ import os
 import traceback
 import typing as t
 
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError, require_library
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError, KubeNoContext, require_library
 
 try:
     import yaml  # a dependency of the kubernetes SDK, so present wherever the SDK is
@@ -42,7 +42,7 @@ def find_kubeconfig(kubeconfig: str | None, environ: t.Mapping | None = None, ho
     paths, source = kubeconfig_candidates(kubeconfig, environ, home)
     existing = [p for p in paths if os.path.isfile(p)]
     if not existing:
-        raise KubeError(
+        raise KubeNoContext(
             f"no kubeconfig found: looked at {', '.join(paths)} ({source}). Create the cluster (kind create cluster --name <cluster>), "
             "or point the kubeconfig option or $KUBECONFIG at an existing file."
         )
@@ -98,5 +98,5 @@ def choose_context(paths: list, context: str | None, cluster: str) -> str:
     if name not in names:
         hint = "the context option" if context else f"cluster {cluster!r} (context kind-<cluster>); set cluster or context"
         where = ", ".join(paths)
-        raise KubeError(f"kubeconfig {where} has no context {name!r} (from {hint}). Its contexts: {', '.join(sorted(names)) or 'none'}")
+        raise KubeNoContext(f"kubeconfig {where} has no context {name!r} (from {hint}). Its contexts: {', '.join(sorted(names)) or 'none'}")
     return name

@@ -66,11 +66,18 @@ class Target(t.Protocol):
     def apply(self, wanted: list, add: list, remove: list) -> None: ...
 
 
-class HostTable:
-    """This host's main table, through iproute2's `ip` (Linux); this module's routes carry `proto 119`."""
+def in_record(found: list, recorded: set | None) -> list:
+    """The (cidr, via) routes of `found` that are in `recorded` (a gone cluster's record, see _records); all of them
+    when there is no record to go by (the cluster answered)."""
+    return found if recorded is None else [(c, v) for c, v in found if (c, v) in recorded]
 
-    def __init__(self, module: t.Any, cluster: str, nodes: list) -> None:
-        self.module, self.cluster = module, cluster
+
+class HostTable:
+    """This host's main table, through iproute2's `ip` (Linux); this module's routes carry `proto 119`. `recorded`: the
+    cluster is gone, and its routes are exactly those of its record that are in place."""
+
+    def __init__(self, module: t.Any, cluster: str, nodes: list, recorded: set | None = None) -> None:
+        self.module, self.cluster, self.recorded = module, cluster, recorded
         self.node_ips = {n.ip for n in nodes if n.ip}
 
     def _ip(self, *args: str) -> str:
@@ -86,7 +93,7 @@ class HostTable:
         cidrs = {r.cidr for r in wanted}
         # Only a route via a node is one this module made: a gateway-less proto 119 route is someone else's (a conflict).
         mine = [r for r in routes if r.protocol == PROTO and r.gateway and (r.network in cidrs or r.gateway in self.node_ips)]
-        return routes, [(r.network, r.gateway) for r in mine]
+        return routes, in_record([(r.network, r.gateway) for r in mine], self.recorded)
 
     def is_ours(self, route: _host_routes.Route) -> bool:
         return route.protocol == PROTO and route.gateway in self.node_ips
@@ -104,10 +111,11 @@ class HostTable:
 class Connector:
     """docker-connector's config (route lines marked with the cluster's name) and the Docker VM's table (reached with a
     host-network NET_ADMIN container). A route is in place when both are: the line takes the Mac's traffic into the
-    tunnel, the VM's route carries it on to the node."""
+    tunnel, the VM's route carries it on to the node. `recorded`: the cluster is gone; its lines are still marked with
+    its name, its VM routes are those of its record."""
 
-    def __init__(self, module: t.Any, cluster: str, nodes: list, path: str) -> None:
-        self.module, self.cluster, self.path = module, cluster, path
+    def __init__(self, module: t.Any, cluster: str, nodes: list, path: str, recorded: set | None = None) -> None:
+        self.module, self.cluster, self.path, self.recorded = module, cluster, path, recorded
         self.node_ips = {n.ip for n in nodes if n.ip}
         self.target = _config_file.write_target(path)
         self.client = None
@@ -129,7 +137,7 @@ class Connector:
         self.lined = {n for line in self.lines if line.owner == self.cluster for n in line.ipv4}
         cidrs = {r.cidr for r in wanted} | self.lined
         vm = [(r.network, r.gateway) for r in _host_routes.parse_ip_text(self._vm("ip route show")) if r.network in cidrs and r.gateway in self.node_ips]
-        self.vm_routes = vm
+        self.vm_routes = vm = in_record(vm, self.recorded)
         others = [
             _host_routes.Route(n, None, "docker-connector config", f"cluster:{line.owner}")
             for line in self.lines

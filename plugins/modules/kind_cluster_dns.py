@@ -38,6 +38,19 @@ description:
     a reverse-lookup zone (C(in-addr.arpa), C(ip6.arpa) and the zones under them), C(home.arpa) itself, and every domain
     under a public suffix (C(example.com), C(corp.dev)). C(.localdomain) is not taken either (no RFC or ICANN decision
     reserves it).
+  - With O(resolver=resolved) the cluster's domain and DNS Service address are recorded for O(state=absent) to find once
+    the cluster is gone - a link's settings say nothing of whose they are - in
+    C($XDG_STATE_HOME/hostreach-kind/dns/<cluster>.json) (C(~/.local/state/hostreach-kind/dns/<cluster>.json) when unset)
+    of the user the module runs as - a JSON object with C(cluster), C(domain) and C(nameserver), written atomically when
+    O(state=present) has planned, before the change (not in check mode), and removed by O(state=absent). The record is the
+    module's own bookkeeping, and its write is not a change C(changed) reports. The macOS resolver file needs none, its
+    mark names the cluster.
+  - Once the cluster is gone - C(kind delete cluster) removes its context, so its context is not in the kubeconfig, or
+    there is no kubeconfig at all - O(state=absent) asks nothing of it; on macOS it removes the resolver file marked as
+    the cluster's, with systemd-resolved it reverts the link that has exactly the recorded server and domain (as for a
+    cluster that answers); RV(cluster_gone) says so. Settings another cluster's record names too are left, with a warning
+    (a cluster made since took them over). With nothing recorded or marked, nothing is changed. O(state=present) fails on a
+    missing context as before.
   - With O(state=absent) a refused domain is left alone - the module never wrote it - with a warning; to remove what an
     earlier version wrote for it, name it in O(allow_domain).
 author:
@@ -76,15 +89,15 @@ options:
   apply:
     description:
       - V(true) makes the change itself (root, C(become)).
-      - V(false) reads, plans and refuses exactly as V(true) does and changes nothing; C(changed) says whether the
-        plan changes anything, RV(content) (macOS) or RV(commands) (systemd-resolved) hold the change for a root task.
+      - V(false) reads, plans and refuses exactly as V(true) does and changes nothing but the record (see the
+        description); C(changed) says whether the plan changes anything, RV(content) (macOS) or RV(commands) (systemd-resolved) hold the change for a root task.
     type: bool
     default: true
 attributes:
   check_mode:
     support: full
     details:
-      - Reads the cluster and the resolver and reports what would change; writes nothing.
+      - Reads the cluster and the resolver and reports what would change; writes nothing, the record included.
   diff_mode:
     support: full
     details:
@@ -102,7 +115,7 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "curl http://web.default.svc.{{ cluster_dns.domain }}"
 
-- name: Undo it
+- name: Undo it (also once the cluster is deleted)
   become: true
   hostreach.kind.kind_cluster_dns:
     cluster: kind
@@ -125,17 +138,17 @@ EXAMPLES = r"""
 RETURN = r"""
 domain:
   description: The cluster's DNS domain.
-  returned: success
+  returned: success, unless the cluster is gone and nothing of it is left
   type: str
   sample: cluster.local
 domain_source:
-  description: Where the domain was read.
-  returned: success
+  description: Where the domain was read (for a cluster that is gone, the resolver file's mark or the record).
+  returned: success, unless the cluster is gone and nothing of it is left
   type: str
   sample: networking.dnsDomain of kube-system/kubeadm-config
 nameserver:
-  description: The DNS Service's ClusterIP.
-  returned: success
+  description: The DNS Service's ClusterIP (empty for a gone cluster's macOS resolver file, which is removed unread).
+  returned: success, unless the cluster is gone and nothing of it is left
   type: str
   sample: 10.96.0.10
 resolver:
@@ -143,6 +156,13 @@ resolver:
   returned: success
   type: str
   sample: macos
+cluster_gone:
+  description:
+    - V(true) when O(state=absent) found the cluster gone (no context for it in the kubeconfig, or no kubeconfig) and
+      went by the resolver file's mark or the record instead of asking it.
+  returned: success
+  type: bool
+  sample: false
 reason:
   description: With RV(resolver=none), why nothing was done.
   returned: when RV(resolver) is none
@@ -179,8 +199,8 @@ import platform
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns, _cluster_routes, _config_file, _host_routes, _k8s_names, _kube
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, PlanError, RouteError, failure
+from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_dns, _cluster_routes, _config_file, _host_routes, _k8s_names, _kube, _records
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, KubeNoContext, PlanError, RouteError, failure
 
 
 def argument_spec() -> dict:
@@ -204,6 +224,7 @@ class Cluster(t.NamedTuple):
     source: str
     nameserver: str
     node_ips: set
+    gone: bool = False  # the cluster's context is gone: what it had is taken from the resolver file's mark or the record
 
 
 def gather_cluster(params: dict) -> Cluster:
@@ -215,6 +236,33 @@ def gather_cluster(params: dict) -> Cluster:
     domain, source = _cluster_dns.cluster_domain(api.kubeadm_cluster_configuration(), api.kubelet_configuration())
     nameserver = _cluster_dns.nameserver_of(api.read_service(namespace, name), params["dns_service"])
     return Cluster(domain, source, nameserver, {n.ip for n in _cluster_routes.cluster_nodes(api.list_nodes()) if n.ip})
+
+
+def marked_files(resolver_dir: str) -> dict:
+    """{file name: text} of the files in macOS's resolver folder (none when there is no folder)."""
+    try:
+        names = sorted(os.listdir(resolver_dir))
+    except OSError:
+        return {}
+    files = {name: os.path.join(resolver_dir, name) for name in names}
+    return {name: _config_file.read_text(path) or "" for name, path in files.items() if os.path.isfile(path)}
+
+
+def recorded_cluster(module: AnsibleModule, choice: str, gone: KubeNoContext) -> Cluster | None:
+    """A cluster whose context is gone (kind delete cluster), as what it left says, without any request: on macOS the
+    resolver file marked with its name, with systemd-resolved its record (_records). None when nothing is left."""
+    name, why = module.params["cluster"], f"the cluster is gone: {gone.msg}"
+    if choice == "macos":
+        domains = _cluster_dns.marked_domains(name, marked_files(module.params["resolver_dir"]))
+        if len(domains) > 1:
+            module.warn(f"the resolver files of {', '.join(domains[1:])} are marked as cluster {name}'s too: run this again to remove them")
+        return Cluster(domains[0], f"the mark of its resolver file ({why})", "", set(), True) if domains else None
+    if choice != "resolved":
+        return None
+    found, left = _cluster_dns.recorded_dns(name, _records.read("dns", name), _records.others("dns", name))
+    if left:
+        module.warn(left)
+    return Cluster(found[0], f"the record {_records.path('dns', name)} ({why})", found[1], set(), True) if found else None
 
 
 def routed_link(cluster: Cluster, check_mode: bool = False) -> str:
@@ -285,13 +333,18 @@ def resolved(module: AnsibleModule, cluster: Cluster) -> dict:
         link = next((name for name, values in domains.items() if f"~{cluster.domain}" in values), "")
         link = link or next((name for name, values in dns.items() if cluster.nameserver in values), "")
     commands, problem = _cluster_dns.resolved_plan(link, cluster.domain, cluster.nameserver, dns, domains, module.params["state"])
-    if commands and module.params["state"] == "absent" and routed_elsewhere(cluster):
+    if commands and module.params["state"] == "absent" and not cluster.gone and routed_elsewhere(cluster):
         commands = []  # the server at that address is another cluster's (same Service range): its DNS stays
     if problem:
         raise PlanError(f"{problem}; nothing was changed")
+    name, present = module.params["cluster"], module.params["state"] == "present"
+    if present and not module.check_mode:
+        _records.keep(module, "dns", name, _cluster_dns.record_of(name, cluster.domain, cluster.nameserver))  # before the change
     if module.params["apply"] and not module.check_mode:
         for command in commands:
             resolvectl(*command)
+    if not present and not module.check_mode:
+        _records.keep(module, "dns", name, None)  # after the change (with apply: false, the caller makes it)
     before = f"{link}: dns {' '.join(dns.get(link, []))}; domain {' '.join(domains.get(link, []))}\n"
     after = f"{link}: dns {cluster.nameserver}; domain ~{cluster.domain}\n" if module.params["state"] == "present" else f"{link}: reverted\n"
     done = {"changed": bool(commands), "link": link, "commands": [["resolvectl", *c] for c in commands]}
@@ -302,13 +355,25 @@ def run(module: AnsibleModule) -> dict:
     params = module.params
     _k8s_names.require_cluster_name(params["cluster"])
     allow = _cluster_dns.allowed_domain(params["allow_domain"])
-    cluster = gather_cluster(params)
+    try:
+        cluster, gone = gather_cluster(params), None
+    except KubeNoContext as exc:
+        if params["state"] != "absent":
+            raise
+        cluster, gone = None, exc
     choice = params["resolver"]
     if choice == "auto":
         choice = "macos" if platform.system() == "Darwin" else "resolved" if resolved_runs(module) else "none"
-    result = {"changed": False, "domain": cluster.domain, "domain_source": cluster.source, "nameserver": cluster.nameserver, "resolver": choice}
+    cluster = recorded_cluster(module, choice, gone) if gone else cluster
+    if cluster is None:  # gone, and nothing of it is left (or it was never told to a resolver): nothing to undo
+        result = {"changed": False, "resolver": choice, "cluster_gone": True}
+    else:
+        result = {"changed": False, "domain": cluster.domain, "domain_source": cluster.source, "nameserver": cluster.nameserver, "resolver": choice}
+        result["cluster_gone"] = cluster.gone
     if choice == "none":
         return dict(result, reason="systemd-resolved does not run here: a Linux host without it has no per-domain resolver to tell")
+    if cluster is None:
+        return result
     refused = _cluster_dns.domain_problem(params["cluster"], cluster.domain, cluster.source, allow)
     if refused and params["state"] == "absent":
         module.warn(refused)  # never sent there: nothing to undo

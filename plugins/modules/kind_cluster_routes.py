@@ -43,6 +43,19 @@ description:
     a directly connected network of the host (a route with no gateway on a device that is not the tunnel C(utun*), a
     Docker bridge C(docker0)/C(br-*) or loopback). This is the rule of
     M(hostreach.kind.docker_bridge_routes)' O(hostreach.kind.docker_bridge_routes#module:allow_wide_routes).
+  - The routes are recorded for O(state=absent) to find once the cluster is gone - a host route says only C(proto 119),
+    a route inside the VM nothing, of whose it is - in C($XDG_STATE_HOME/hostreach-kind/routes/<cluster>.json)
+    (C(~/.local/state/hostreach-kind/routes/<cluster>.json) when unset) of the user the module runs as - a JSON object
+    with C(cluster) and C(routes), each C({cidr, via, role, node}), written atomically when O(state=present) has planned,
+    before the change (not in check mode), and removed by O(state=absent). The record is the module's own bookkeeping, and
+    its write is not a change C(changed) reports.
+  - Once the cluster is gone - C(kind delete cluster) removes its context, so its context is not in the kubeconfig, or
+    there is no kubeconfig at all - O(state=absent) asks nothing of it and removes the routes of the record that are in
+    place (exactly those, each C(<cidr> via <node>)), and with O(target=connector) the route lines marked with the
+    cluster's name and the VM's routes of the record; RV(cluster_gone) says so. A route another cluster's record names too
+    is left, with a warning (a cluster made since took it over). Without a record (routes made by an earlier version of
+    the collection) nothing is removed. O(state=present) fails on a missing context as before, and a cluster that
+    answers is handled as always.
   - A node whose C(InternalIP) is not an IPv4 unicast address (not an IP address at all, IPv6 only, loopback,
     link-local, multicast, reserved) is skipped with a warning naming the node, and so is a C(spec.podCIDRs) entry
     that is not a CIDR; such a value is never written to a route, a file or the VM's script.
@@ -57,7 +70,8 @@ options:
   state:
     description:
       - V(present) puts in the routes the cluster needs and removes this cluster's that it no longer needs.
-      - V(absent) removes every route this module made for the cluster, and nothing else.
+      - V(absent) removes every route this module made for the cluster, and nothing else; for a cluster that is gone, the
+        routes of its record (see the description).
     type: str
     choices: [present, absent]
     default: present
@@ -90,8 +104,9 @@ options:
       - V(true) makes the change itself (with O(target=host) that needs root, C(become)).
       - V(false) (only with O(target=host)) reads the cluster and this host's routes, plans and refuses exactly as
         V(true) does, and returns the commands that make the change in RV(commands) without running them; C(changed)
-        then says whether they change anything. Run them with C(ansible.builtin.command) and C(become), through the
-        P(hostreach.kind.ip_route_commands#filter) filter - root is kept to C(ip route).
+        then says whether they change anything; only the record is written (or removed), as the plan says. Run them
+        with C(ansible.builtin.command) and C(become), through the P(hostreach.kind.ip_route_commands#filter) filter -
+        root is kept to C(ip route).
     type: bool
     default: true
   allow_wide_routes:
@@ -107,7 +122,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the cluster and the routes and reports what would change, refusing as a real run would; changes nothing.
+      - Reads the cluster and the routes and reports what would change, refusing as a real run would; changes nothing,
+        the record included.
   diff_mode:
     support: full
     details:
@@ -132,7 +148,7 @@ EXAMPLES = r"""
     target: connector
     connector_config: /opt/homebrew/etc/docker-connector.conf
 
-- name: Remove them again
+- name: Remove them again (also once the cluster is deleted, from the record the module keeps)
   become: true
   hostreach.kind.kind_cluster_routes:
     cluster: kind
@@ -160,12 +176,14 @@ service_cidrs:
   elements: str
   sample: [10.96.0.0/16]
 service_cidrs_source:
-  description: Where the Service ranges come from.
+  description: Where the Service ranges come from (for a cluster that is gone, its record).
   returned: success
   type: str
   sample: the ServiceCIDR objects
 routes:
-  description: The routes the cluster needs, with the range's role and the node they go through.
+  description:
+    - The routes the cluster needs, with the range's role and the node they go through; for a cluster that is gone, the
+      routes of its record that no other cluster's record names.
   returned: success
   type: list
   elements: dict
@@ -192,6 +210,13 @@ commands:
   type: list
   elements: list
   sample: [[ip, route, replace, 10.96.0.0/16, via, 172.18.0.2, proto, "119"]]
+cluster_gone:
+  description:
+    - V(true) when O(state=absent) found the cluster gone (no context for it in the kubeconfig, or no kubeconfig) and
+      went by its record instead of asking it.
+  returned: success
+  type: bool
+  sample: false
 urls:
   description: The ClusterIP URLs of the Services of O(namespaces), one per port (not probed here).
   returned: success
@@ -203,8 +228,18 @@ urls:
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hostreach.kind.plugins.module_utils import _cluster_routes, _docker, _host_routes, _k8s_names, _kube, _route_targets, _urls, _vm_tools
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, PlanError, failure
+from ansible_collections.hostreach.kind.plugins.module_utils import (
+    _cluster_routes,
+    _docker,
+    _host_routes,
+    _k8s_names,
+    _kube,
+    _records,
+    _route_targets,
+    _urls,
+    _vm_tools,
+)
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, InputError, KubeNoContext, PlanError, failure
 
 
 def argument_spec() -> dict:
@@ -234,6 +269,7 @@ class Cluster(t.NamedTuple):
     nodes: list
     urls: list
     warnings: tuple = ()  # what of the Node objects was not used, naming the node
+    recorded: list | None = None  # a gone cluster's routes, from its record (_records); None when the cluster answered
 
 
 def gather_cluster(params: dict) -> Cluster:
@@ -247,11 +283,21 @@ def gather_cluster(params: dict) -> Cluster:
     return Cluster(params["cluster"], cidrs, source, nodes, urls, tuple(w for n in nodes for w in n.warnings))
 
 
+def recorded_cluster(params: dict, gone: KubeNoContext) -> Cluster:
+    """A cluster whose context is gone (kind delete cluster), as its record has it: no request is made."""
+    name = params["cluster"]
+    routes, left = _cluster_routes.recorded_routes(name, _records.read("routes", name), _records.others("routes", name))
+    nodes = [_cluster_routes.Node(r.node, r.via, [], r.role == "service") for r in routes]
+    source = f"the record {_records.path('routes', name)} (the cluster is gone: {gone.msg})"
+    return Cluster(name, [r.cidr for r in routes if r.role == "service"], source, nodes, [], tuple(left), routes)
+
+
 def target_for(module: AnsibleModule, cluster: Cluster) -> _route_targets.Target:
     params = module.params
+    recorded = None if cluster.recorded is None else {(r.cidr, r.via) for r in cluster.recorded}
     if params["target"] == "host":
-        return _route_targets.HostTable(module, cluster.name, cluster.nodes)
-    return _route_targets.Connector(module, cluster.name, cluster.nodes, params["connector_config"])
+        return _route_targets.HostTable(module, cluster.name, cluster.nodes, recorded)
+    return _route_targets.Connector(module, cluster.name, cluster.nodes, params["connector_config"], recorded)
 
 
 def report(module: AnsibleModule, cluster: Cluster, wanted: list, before: list, add: list, remove: list) -> dict:
@@ -263,6 +309,7 @@ def report(module: AnsibleModule, cluster: Cluster, wanted: list, before: list, 
         added=[f"{c} via {v}" for c, v in add],
         removed=[f"{c} via {v}" for c, v in remove],
         urls=cluster.urls,
+        cluster_gone=cluster.recorded is not None,
     )
     if module._diff:
         after = sorted({(str(c), v) for c, v in before} - set(remove) | set(add))
@@ -292,10 +339,15 @@ def run(module: AnsibleModule) -> dict:
         problems.append("apply: false is for target: host (the connector target needs no root and applies itself)")
     if problems:
         raise InputError("; ".join(problems) + "; nothing was changed")
-    cluster = gather_cluster(params)
+    try:
+        cluster = gather_cluster(params)
+    except KubeNoContext as exc:
+        if params["state"] != "absent":
+            raise
+        cluster = recorded_cluster(params, exc)
     for warning in cluster.warnings:
         module.warn(warning)
-    wanted = _cluster_routes.wanted_routes(cluster.cidrs, cluster.nodes)
+    wanted = cluster.recorded if cluster.recorded is not None else _cluster_routes.wanted_routes(cluster.cidrs, cluster.nodes)
     if params["state"] == "present" and not params["allow_wide_routes"]:
         refuse_wide_ranges(cluster.name, wanted)
     target = target_for(module, cluster)
@@ -305,8 +357,12 @@ def run(module: AnsibleModule) -> dict:
         if problems:
             raise PlanError("refusing to route: " + "; ".join(problems) + "; nothing was changed")
     add, remove = _cluster_routes.plan(wanted, current, params["state"])
+    if params["state"] == "present" and not module.check_mode:
+        _records.keep(module, "routes", cluster.name, _cluster_routes.record_of(cluster.name, wanted))  # before the change
     if (add or remove) and params["apply"] and not module.check_mode:
         target.apply(wanted, add, remove)
+    if params["state"] == "absent" and not module.check_mode:
+        _records.keep(module, "routes", cluster.name, None)  # after the change (with apply: false, the caller makes it)
     result = report(module, cluster, wanted, current, add, remove)
     if params["target"] == "host":
         result["commands"] = _route_targets.host_commands(add, remove)

@@ -259,3 +259,44 @@ def test_a_dns_service_address_that_is_not_an_ip_address_is_refused(cluster_ip: 
 def test_a_dns_service_address_comes_back_as_ipaddress_writes_it() -> None:
     assert _cluster_dns.nameserver_of({"spec": {"clusterIP": "10.96.0.10"}}, "kube-system/kube-dns") == "10.96.0.10"
     assert _cluster_dns.nameserver_of({"spec": {"clusterIP": "fd00:10:96:0:0:0:0:a"}}, "kube-system/kube-dns") == "fd00:10:96::a"
+
+
+# -- a gone cluster's DNS, from its resolver file's mark or its record (issue 20, item 5) --------------------------
+
+
+def test_the_files_marked_as_the_clusters_are_found_by_their_mark_alone() -> None:
+    files = {
+        "cluster.local": _cluster_dns.resolver_file("dev", "cluster.local", "10.96.0.10"),
+        "dev.internal": _cluster_dns.resolver_file("dev", "dev.internal", "10.96.0.10"),
+        "other.internal": _cluster_dns.resolver_file("other", "other.internal", "10.112.0.10"),
+        "vpn.test": "nameserver 192.0.2.1\n",
+        "..": _cluster_dns.resolver_file("dev", "..", "10.96.0.10"),  # never a domain's file
+        "devx.internal": _cluster_dns.resolver_file("devx", "devx.internal", "10.96.0.10"),
+    }
+    assert _cluster_dns.marked_domains("dev", files) == ["cluster.local", "dev.internal"]
+    assert _cluster_dns.marked_domains("gone", files) == []
+
+
+def test_a_dns_record_gives_back_the_domain_and_server_it_was_made_of() -> None:
+    record = _cluster_dns.record_of("dev", "cluster.local", "10.96.0.10")
+    assert _cluster_dns.recorded_dns("dev", record, {"other": _cluster_dns.record_of("other", "cluster.local", "10.112.0.10")}) == (
+        ("cluster.local", "10.96.0.10"),
+        None,
+    )
+
+
+def test_dns_settings_another_clusters_record_names_too_are_left_with_the_reason() -> None:
+    record = _cluster_dns.record_of("old", "cluster.local", "10.96.0.10")
+    found, left = _cluster_dns.recorded_dns("old", record, {"new": _cluster_dns.record_of("new", "cluster.local", "10.96.0.10")})
+    assert found is None
+    assert (
+        left == "the DNS settings of cluster.local (10.96.0.10) stay: the record of cluster new names them too (a cluster made since old went took them over)"
+    )
+
+
+@pytest.mark.parametrize(
+    "record",
+    [None, {}, {"domain": "cluster.local"}, {"domain": "cluster.local", "nameserver": "10.96.0.10; reboot"}, {"domain": "-x", "nameserver": "10.96.0.10"}],
+)
+def test_a_dns_record_without_a_valid_domain_and_address_names_nothing(record: object) -> None:
+    assert _cluster_dns.recorded_dns("dev", record, {}) == (None, None)

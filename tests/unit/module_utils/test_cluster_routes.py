@@ -144,3 +144,49 @@ def test_the_clusters_ranges_go_through_the_shared_refusals_with_the_apiservers_
         f"169.254.1.0/24 (the pod range of cluster dev, via node kind-worker): it overlaps link-local 169.254.0.0/16, {private}",
     ]
     assert _cluster_routes.refusals("dev", _cluster_routes.wanted_routes([ipaddress.ip_network("10.96.0.0/16")], NODES), host) == []
+
+
+# -- a gone cluster's routes, from its record (issue 20, item 5) ------------------------------------------------------
+
+
+def recorded(*routes: tuple) -> dict:
+    return {"routes": [{"cidr": c, "via": v, "role": r, "node": "n"} for c, v, r in routes]}
+
+
+def test_a_record_gives_back_the_routes_it_was_made_of() -> None:
+    wanted = _cluster_routes.wanted_routes(
+        [ipaddress.ip_network("10.96.0.0/16")], _cluster_routes.cluster_nodes([node("dev-control-plane", "172.18.0.2", ["10.244.0.0/24"], True)])
+    )
+    record = _cluster_routes.record_of("dev", wanted)
+    assert record["cluster"] == "dev"
+    assert _cluster_routes.recorded_routes("dev", record, {}) == (wanted, [])
+
+
+def test_a_route_another_clusters_record_names_too_is_left_with_the_reason() -> None:
+    mine = recorded(("10.96.0.0/16", "172.18.0.2", "service"), ("10.244.0.0/24", "172.18.0.2", "pod"))
+    others = {"new": recorded(("10.96.0.0/16", "172.18.0.2", "service")), "far": recorded(("10.244.0.0/24", "172.18.0.3", "pod"))}
+    kept, left = _cluster_routes.recorded_routes("old", mine, others)
+    assert [r.text() for r in kept] == ["10.244.0.0/24 via 172.18.0.2"]  # the same range through another node is not the same route
+    assert left == ["10.96.0.0/16 via 172.18.0.2 stays: the record of cluster new names it too (a cluster made since old went took it over)"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"cidr": "10.96.0.0/16", "via": "172.18.0.2; reboot"},
+        {"cidr": "10.96.0.1/16", "via": "172.18.0.2"},  # host bits: never written so
+        {"cidr": "fc00::/64", "via": "172.18.0.2"},
+        {"cidr": "10.96.0.0/16", "via": "127.0.0.1"},
+        {"cidr": "10.96.0.0/16"},
+        "10.96.0.0/16 via 172.18.0.2",
+        None,
+    ],
+)
+def test_a_record_entry_that_is_not_an_ipv4_route_through_a_unicast_address_is_never_used(entry: object) -> None:
+    kept, _left = _cluster_routes.recorded_routes("dev", {"routes": [entry, {"cidr": "10.244.0.0/24", "via": "172.18.0.2", "role": "pod"}]}, {})
+    assert [r.text() for r in kept] == ["10.244.0.0/24 via 172.18.0.2"]
+
+
+@pytest.mark.parametrize("record", [None, {}, {"routes": None}, {"routes": "10.96.0.0/16"}])
+def test_no_record_or_one_without_routes_names_none(record: object) -> None:
+    assert _cluster_routes.recorded_routes("dev", record, {"other": record}) == ([], [])

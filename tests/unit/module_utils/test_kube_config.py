@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _kubeconfig
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import KubeError, KubeNoContext, failure
 
 
 def write_kubeconfig(path: Path, server: str = "https://127.0.0.1:6443", contexts=("kind-kind",)) -> str:
@@ -71,6 +71,16 @@ def test_missing_context_lists_the_contexts(tmp_path: Path) -> None:
         _kube.connect(path, None, "dev")
     with pytest.raises(KubeError, match=r"has no context 'nope' \(from the context option\)"):
         _kube.connect(path, "nope", "kind")
+
+
+@pytest.mark.parametrize("contexts", [("kind-kind",), None], ids=["no context", "no kubeconfig"])
+def test_a_missing_context_or_kubeconfig_is_a_cluster_gone_before_any_connection(tmp_path: Path, contexts: tuple | None) -> None:
+    """kind delete cluster removes the context: the failure says cluster_gone, which state=absent goes by (issue 20)."""
+    path = write_kubeconfig(tmp_path / "config", contexts=contexts) if contexts else str(tmp_path / "none")
+    with pytest.raises(KubeNoContext) as error:
+        _kube.connect(path, None, "dev")
+    assert failure(error.value)["cluster_gone"] is True
+    assert "cluster_gone" not in failure(KubeError("cannot reach the Kubernetes API server"))
 
 
 def test_unreadable_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:

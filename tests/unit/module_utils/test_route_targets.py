@@ -125,3 +125,11 @@ def test_a_proto_119_route_without_a_gateway_is_not_taken_for_ours() -> None:
     assert current == [(ipaddress.ip_network("10.97.0.0/16"), "172.18.0.2")]
     assert [table.owner_of(r) for r in routes if r.gateway is None] == [None]
     assert _route_targets.host_commands([], current) == [["ip", "route", "del", "10.97.0.0/16", "via", "172.18.0.2", "proto", "119"]]
+
+
+def test_a_gone_clusters_routes_in_place_are_exactly_those_of_its_record() -> None:
+    net = ipaddress.ip_network
+    found = [(net("10.96.0.0/16"), "172.18.0.2"), (net("10.244.0.0/24"), "172.18.0.3"), (net("10.250.0.0/24"), "172.18.0.2")]
+    assert _route_targets.in_record(found, None) == found  # the cluster answered: no record to go by
+    assert _route_targets.in_record(found, {(net("10.96.0.0/16"), "172.18.0.2"), (net("10.244.0.0/24"), "172.18.0.2")}) == found[:1]
+    assert _route_targets.in_record(found, set()) == []
