@@ -9,6 +9,9 @@ import pytest
 # pylint: disable=unused-import  # imported fixtures are used by name, which pylint cannot see
 from harness.fleet import Fleet, fleet  # noqa: F401
 
+# The team of five laptops in front of the kind cluster, shared by test_fleet_expose.py and test_fleet_runner.py.
+from .team import laptop_down, laptop_namespaces, team  # noqa: F401
+
 
 @pytest.fixture(scope="module")
 def inventory(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811  # the fixture, by name
