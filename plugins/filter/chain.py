@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 STATUSES = ("ok", "broken", "n/a")
 MODES = ("connector", "direct")
@@ -79,7 +80,10 @@ def chain_links(mode: str, steps: list, reach: str, dns: object) -> list:
     connector-mode step left out, the n/a finding the doctor reports instead (``left_out``)."""
     if mode not in MODES or reach not in REACHES or not isinstance(steps, list):
         raise AnsibleFilterError(f"chain_links: mode {mode!r}, reach {reach!r}, steps {steps!r} are not a resolved run")
-    dns_on = str(dns).lower() in ("true", "yes", "1", "on")
+    try:
+        dns_on = boolean(dns, strict=True)  # as Ansible's `| bool` takes it (y, t, on, 1, ...)
+    except TypeError as exc:
+        raise AnsibleFilterError(f"chain_links: dns {dns!r} is no boolean (hostreach_kind_dns)") from exc
     return [link._asdict() | {"runs": _runs(link.role, mode, steps, reach, dns_on), "left_out": _why_not(link.role, mode, steps)} for link in CHAIN]
 
 

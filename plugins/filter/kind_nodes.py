@@ -28,13 +28,13 @@ def _address(container: dict) -> str:
 
 
 def kind_node_targets(containers: list, clusters: list, networks: list | None = None) -> list:
-    """The run's kind nodes to connect to: name (without Docker's leading /), address, networks. With ``networks``,
-    only the nodes on one of them (those a run routes); a node without an address is kept with an empty one."""
-    wanted = set(networks or [])
+    """The run's kind nodes to connect to: name (without Docker's leading /), address, networks. With ``networks``
+    (a list), only the nodes on one of them (those a run routes: an empty list routes none); ``None`` keeps every node.
+    A node without an address is kept with an empty one."""
     targets = []
     for container in kind_nodes_of_clusters(containers, clusters):
         on = sorted(((container.get("NetworkSettings") or {}).get("Networks") or {}).keys())
-        if wanted and not wanted.intersection(on):
+        if networks is not None and not set(networks).intersection(on):
             continue
         name = ((container.get("Names") or ["?"])[0]).lstrip("/")
         targets.append({"name": name, "ip": _address(container), "networks": on})

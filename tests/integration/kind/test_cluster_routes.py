@@ -18,6 +18,8 @@ from harness.kind import DEMO_HTTPD_INDEX, DEMO_HTTPD_PORT, KindCluster
 from harness.kind_objects import cluster_ip_service, demo_pod, http_get_when_served, namespace
 from tests.ansible_runner import adhoc, playbook
 
+from .kind_expose_helpers import run_playbook
+
 pytestmark = pytest.mark.kind
 
 PROTO = "119"
@@ -158,6 +160,12 @@ def test_expose_with_reach_routes_patches_nothing_and_probes_the_clusterip(two_n
     assert [(r["service"], r["url"], r["diagnosis"], r["status"]) for r in rows] == [("web", f"http://{service.spec.cluster_ip}:80", "reachable", 200)]
     assert cluster.core_v1().read_namespaced_service("web", ns).metadata.resource_version == rv
     assert len(ours(cluster)) == 3
+    # The doctor with every kind cluster (all): of this two-node cluster, only the control plane answers on 6443 and
+    # only it is looked at, never the worker (all finds clusters by every node container's label).
+    doctor = run_playbook("doctor", {**settings, "hostreach_kind_cluster": "kind", "hostreach_kind_clusters": "all", "doctor_fail_on_broken": False})
+    nodes = [f["link"] for f in doctor.findings if f["link"].startswith("kind node ")]
+    assert f"kind node {cluster.name}-control-plane" in nodes, doctor.findings
+    assert all(link.endswith("-control-plane") for link in nodes), doctor.findings
     torn = playbook("hostreach.kind.teardown", settings)
     assert torn.returncode == 0, torn.stdout + torn.stderr
     assert ours(cluster) == set()

@@ -70,6 +70,16 @@ def test_the_roles_run_are_in_chain_order_and_teardown_is_its_reverse(mode: str,
     assert ("docker_connector" in roles) == (mode == "connector" and "connector" in steps)
 
 
+@pytest.mark.parametrize("value", [True, "true", "yes", "y", "t", "on", "1", 1])
+def test_dns_takes_every_spelling_ansible_takes_for_true(value: object) -> None:
+    assert "cluster_dns" in chain_roles(chain_links("direct", ["services"], "routes", value))
+
+
+def test_dns_that_is_no_boolean_is_refused_naming_it() -> None:
+    with pytest.raises(AnsibleFilterError, match="'maybe'"):
+        chain_links("direct", ["services"], "routes", "maybe")
+
+
 def test_a_run_not_resolved_is_refused() -> None:
     with pytest.raises(AnsibleFilterError, match="auto"):
         chain_links("auto", ALL_STEPS, "nodeport", False)

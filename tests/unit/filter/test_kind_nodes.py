@@ -51,4 +51,5 @@ def test_the_targets_are_the_runs_nodes_with_their_first_address_and_networks() 
 def test_with_networks_only_the_nodes_on_one_of_them_and_an_addressless_node_stays_visible() -> None:
     containers = [placed("a-control-plane", "a", {"kind": "172.18.0.2"}), placed("b-control-plane", "b", {"other": ""})]
     assert [t["name"] for t in kind_node_targets(containers, ["a", "b"], ["other"])] == ["b-control-plane"]
-    assert kind_node_targets(containers, ["a", "b"], [])[1] == {"name": "b-control-plane", "ip": "", "networks": ["other"]}
+    assert kind_node_targets(containers, ["a", "b"])[1] == {"name": "b-control-plane", "ip": "", "networks": ["other"]}
+    assert kind_node_targets(containers, ["a", "b"], []) == []  # a run that routes no network looks at no node
