@@ -10,7 +10,7 @@ VENV = $(shell harness/setup-venv.sh)
 RUN = PATH="$(VENV)/bin:$$PATH"
 
 .DEFAULT_GOAL := test
-.PHONY: expose teardown doctor test setup link lint sanity unit integration molecule demo build doc clean k8s-build engine-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
+.PHONY: expose teardown doctor watch test setup link lint sanity unit integration molecule demo build doc clean k8s-build engine-build tier1-up tier1-down kind-image kind-up kind-down bench bench-smoke
 
 # The main job, as the user, from this checkout: a small runtime venv in the user's cache (scripts/runtime.sh), then the
 # playbook. EXPOSE_ARGS are ansible-playbook's arguments (make expose EXPOSE_ARGS="-e hostreach_kind_cluster=dev").
@@ -22,6 +22,9 @@ teardown: ## undo what expose did
 
 doctor: ## read-only: every link of the chain, ok or broken and the fix
 	scripts/runtime.sh doctor $(EXPOSE_ARGS)
+
+watch: ## expose, then keep every cluster reachable as the machine changes, in the foreground (Ctrl-C ends it)
+	scripts/runtime.sh watch $(EXPOSE_ARGS)
 
 test: setup lint sanity unit integration molecule bench-smoke ## everything CI runs
 

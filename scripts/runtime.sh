@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make expose`, `make teardown`, `make doctor`: the collection's playbooks from this checkout, as the user, with a
 # small runtime of their own in the user's cache (no root, no apt, none of the test tools):
-#   scripts/runtime.sh expose|teardown|doctor [ansible-playbook arguments...]
+#   scripts/runtime.sh expose|teardown|doctor|watch [ansible-playbook arguments...]
+# `watch` runs the watch agent in the foreground with those arguments (plugins/module_utils/_watch_agent.py): one full
+# expose, then a narrowed expose for every change, until Ctrl-C.
 # The cache: $HOSTREACH_CACHE, else ~/Library/Caches/hostreach-kind (macOS), else ${XDG_CACHE_HOME:-~/.cache}/hostreach-kind.
 # There: a venv with what runs (scripts/runtime-requirements.txt: ansible-core and the docker and kubernetes SDKs),
 # keyed by that file's hash; the two collections the roles use (community.docker, community.general, taken from the
@@ -12,9 +14,9 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PLAYBOOK="${1:?usage: scripts/runtime.sh expose|teardown|doctor [ansible-playbook arguments...]}"
+PLAYBOOK="${1:?usage: scripts/runtime.sh expose|teardown|doctor|watch [ansible-playbook arguments...]}"
 shift
-case "$PLAYBOOK" in expose | teardown | doctor) ;; *) echo "unknown playbook '$PLAYBOOK': expose, teardown or doctor" >&2; exit 2 ;; esac
+case "$PLAYBOOK" in expose | teardown | doctor | watch) ;; *) echo "unknown playbook '$PLAYBOOK': expose, teardown, doctor or watch" >&2; exit 2 ;; esac
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -98,4 +100,8 @@ install_collection
 [[ "$PLAYBOOK" == doctor ]] || check_cluster
 become="$(become_args "$@")" # macOS's bash 3.2 has no mapfile and no empty arrays under set -u
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
+if [[ "$PLAYBOOK" == watch ]]; then
+  # The agent runs expose again and again with no terminal to ask on: no --ask-become-pass (README: the watch agent).
+  PYTHONPATH="$COLLECTIONS" exec "$VENV/bin/python" -m ansible_collections.hostreach.kind.plugins.module_utils._watch_agent -- "$@"
+fi
 exec "$VENV/bin/ansible-playbook" "hostreach.kind.$PLAYBOOK" ${become:+"$become"} "$@"

@@ -1,0 +1,40 @@
+"""What a narrowed run did, read from its output (module_utils/_watch_playbooks), and the agent's atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import outcome_of, write_atomically
+
+RECAP_OK = "PLAY RECAP ***\nlocalhost                  : ok=28   changed=2    unreachable=0    failed=0    skipped=26   rescued=0    ignored=0   \n"
+FATAL = (
+    'fatal: [localhost]: FAILED! => {"changed": false, "msg": "localhost failed at \\"Switch the Services\\": kubeconfig /k has no context \'kind-gone\'"}\n'
+)
+RECAP_FAILED = "PLAY RECAP ***\nlocalhost                  : ok=27   changed=0    unreachable=0    failed=1    skipped=22   rescued=1    ignored=0\n"
+
+
+def test_a_run_that_passed_says_how_many_tasks_changed() -> None:
+    outcome = outcome_of(0, "TASK [x]\n" + RECAP_OK, 3.5, [{"cluster": "dev"}])
+    assert outcome == (True, 2, "", 3.5, [{"cluster": "dev"}])
+
+
+def test_a_failed_run_carries_exposes_own_message_unescaped() -> None:
+    outcome = outcome_of(2, FATAL + RECAP_FAILED, 4.0, None)
+    assert not outcome.ok
+    assert outcome.detail == "localhost failed at \"Switch the Services\": kubeconfig /k has no context 'kind-gone'"
+
+
+def test_a_run_that_died_without_a_closing_summary_says_so_with_its_last_lines() -> None:
+    outcome = outcome_of(4, "ERROR! the playbook could not be found\n", 0.3, None)
+    assert outcome.detail == "ansible-playbook exited 4: ERROR! the playbook could not be found"
+
+
+def test_the_atomic_write_replaces_the_file_whole_and_skips_an_identical_one(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "summary.json"
+    assert write_atomically(str(target), "[1]\n") is True
+    inode = target.stat().st_ino
+    assert write_atomically(str(target), "[1]\n") is False and target.stat().st_ino == inode
+    assert write_atomically(str(target), "[2]\n") is True and target.read_text() == "[2]\n"
+    assert target.stat().st_ino != inode  # a new file renamed over the old: a reader sees one or the other
+    assert sorted(os.listdir(target.parent)) == ["summary.json"]  # no temporary file left
