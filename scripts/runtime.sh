@@ -2,7 +2,7 @@
 # `make expose`, `make teardown`, `make doctor`: the collection's playbooks from this checkout, as the user, with a
 # small runtime of their own in the user's cache (no root, no apt, none of the test tools):
 #   scripts/runtime.sh expose|teardown|doctor|watch [ansible-playbook arguments...]
-# `watch` runs the watch agent in the foreground with those arguments (plugins/module_utils/_watch_agent.py): one full
+# `watch` runs the watch agent in the foreground with those arguments (extensions/watch/agent.py): one full
 # expose, then a narrowed expose for every change, until Ctrl-C.
 # The cache: $HOSTREACH_CACHE, else ~/Library/Caches/hostreach-kind (macOS), else ${XDG_CACHE_HOME:-~/.cache}/hostreach-kind.
 # There: a venv with what runs (scripts/runtime-requirements.txt: ansible-core and the docker and kubernetes SDKs),
@@ -102,6 +102,6 @@ become="$(become_args "$@")" # macOS's bash 3.2 has no mapfile and no empty arra
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS"
 if [[ "$PLAYBOOK" == watch ]]; then
   # The agent runs expose again and again with no terminal to ask on: no --ask-become-pass (README: the watch agent).
-  PYTHONPATH="$COLLECTIONS" exec "$VENV/bin/python" -m ansible_collections.hostreach.kind.plugins.module_utils._watch_agent -- "$@"
+  PYTHONPATH="$COLLECTIONS" exec "$VENV/bin/python" -m ansible_collections.hostreach.kind.extensions.watch.agent -- "$@"
 fi
 exec "$VENV/bin/ansible-playbook" "hostreach.kind.$PLAYBOOK" ${become:+"$become"} "$@"

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What an event means for expose: which cluster and which of expose's steps it touches (issue 20, item 2). Pure.
 
-The watch agent (_watch_agent) and the Event-Driven Ansible source read Docker's events and Kubernetes' watch events
+The watch agent (extensions/watch/agent.py) and the Event-Driven Ansible source read Docker's events and Kubernetes' watch events
 and ask this file whether an event changes anything expose sets up. An event that does comes back as a Change: the
 cluster ("" for the engine, whose steps are not a cluster's) and the steps of expose.yml that redo it
 (hostreach_kind_steps: connector, container, services), with one line saying why.

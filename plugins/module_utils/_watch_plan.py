@@ -5,6 +5,7 @@
 - Debouncer: a burst of Changes (creating a cluster emits dozens) becomes one resync per cluster, due once the
   cluster has been quiet for `quiet` seconds, or `longest` seconds after its first Change, whichever comes first.
 - backoff(): a failing resync is retried after 1 s, 2 s, 4 s ... up to 30 s, never faster, never slower.
+- periodic_steps(): what the periodic check redoes (only what no event reports).
 - resync_vars(): the variables that narrow expose.yml (or teardown.yml) to one cluster's, or the engine's, steps.
 - merge_rows(): the summary file's rows: the last rows of every cluster, in one order, with the rows of the clusters a
   run covered replaced by what it found.
@@ -64,6 +65,17 @@ class Debouncer:
     @staticmethod
     def _resync(cluster: str, held: _Pending) -> Resync:
         return Resync(cluster, tuple(s for s in STEP_ORDER if s in held.steps), held.why)
+
+
+# The links whose state no event reports (the VM's firewall and routes, the host's routes and route lines, the
+# resolver), by the step that sets them up: the periodic check redoes those steps only.
+UNEVENTED = {"connector": ("docker_connector",), "container": ("connector_container",), "services": ("cluster_routes", "cluster_dns")}
+
+
+def periodic_steps(steps: t.Sequence, links: t.Sequence) -> tuple:
+    """The steps the periodic check redoes: those of the run that set up a link no event reports on. None for a run
+    whose every link is watched (Linux, direct mode, reach nodeport: the NodePorts live in the cluster)."""
+    return tuple(s for s in STEP_ORDER if s in steps and any(link in links for link in UNEVENTED[s]))
 
 
 def backoff(failures: int, first: float = BACKOFF_FIRST, ceiling: float = BACKOFF_CEILING) -> float:

@@ -1,4 +1,4 @@
-"""The watch agent as `make watch` runs it (python -m ..._watch_agent -- <expose's arguments>), for the kind tests.
+"""The watch agent as `make watch` runs it (python -m ansible_collections.hostreach.kind.extensions.watch.agent -- <expose's arguments>), for the kind tests.
 
 `WatchAgent.start(extra_vars)` starts it in its own process group with this venv and the collection as make link has
 it, its output in a file; `wait_line(pattern)` waits for a line of that output; `signal(sig)` sends one and returns
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tests.ansible_runner import BIN, COLLECTIONS, ansible_env
 
-AGENT_MODULE = "ansible_collections.hostreach.kind.plugins.module_utils._watch_agent"
+AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 
 
 @dataclass

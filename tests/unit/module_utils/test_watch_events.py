@@ -125,7 +125,7 @@ def endpoint_slice(ready: bool, addresses: tuple = ("10.244.0.5",)) -> dict:
 
 def test_an_endpoint_becoming_ready_is_a_change_and_a_new_resource_version_is_not() -> None:
     not_ready = endpoint_slice_fingerprint(endpoint_slice(False))
-    change, _ = kube_change("dev", "endpointslices", "MODIFIED", endpoint_slice(True), not_ready)
+    change = kube_change("dev", "endpointslices", "MODIFIED", endpoint_slice(True), not_ready)[0]
     assert change.why == "EndpointSlice dev/web-abc changed in cluster dev"
     same = endpoint_slice(False)
     same["metadata"]["resourceVersion"] = "9"

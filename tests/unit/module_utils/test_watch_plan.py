@@ -12,6 +12,7 @@ from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import 
     cluster_changes,
     merge_rows,
     narrowed_steps,
+    periodic_steps,
     resync_vars,
     summary_rows,
 )
@@ -94,5 +95,18 @@ def test_every_change_ends_in_exactly_one_resync_of_its_cluster(events: list) ->
         at += gap
         debouncer.add(change(cluster, f"{cluster} at {at}"), at)
     taken = debouncer.take_due(at + 3.0)
-    assert sorted(r.cluster for r in taken) == sorted({c for c, _ in events})
+    assert sorted(r.cluster for r in taken) == sorted({event[0] for event in events})
     assert debouncer.next_due() is None
+
+
+@pytest.mark.parametrize(
+    ("steps", "links", "periodic"),
+    [
+        (["services"], ["_common", "nodeport_services"], ()),  # Linux direct, reach nodeport: every link has its events
+        (["services"], ["_common", "cluster_routes", "cluster_dns", "nodeport_services"], ("services",)),  # host routes, resolver
+        (["connector", "container", "services"], ["docker_connector", "connector_container", "nodeport_services"], ("connector", "container")),
+        (["container"], ["connector_container"], ("container",)),
+    ],
+)
+def test_the_periodic_check_redoes_only_the_steps_whose_state_no_event_reports(steps: list, links: list, periodic: tuple) -> None:
+    assert periodic_steps(steps, links) == periodic

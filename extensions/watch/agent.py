@@ -2,15 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The watch agent (issue 20): keeps every cluster of a run reachable while the machine changes.
 
-    python -m ansible_collections.hostreach.kind.plugins.module_utils._watch_agent [--interval 60] -- <expose's arguments>
+    python -m ansible_collections.hostreach.kind.extensions.watch.agent [--interval 60] -- <expose's arguments>
 
 (`make watch` / scripts/runtime.sh watch run it.) It runs one full expose with the user's arguments (a bad setting
 fails it there, as it fails expose), which also writes what the run resolved (roles/watch, settings.yml): the
 clusters, the kubeconfig, namespaces, the Docker endpoint, the steps. Then it follows Docker's events and each
 cluster's Services, EndpointSlices and Nodes (_watch_sources), turns them into Changes (_watch_events), debounces them
 into one resync per cluster (_watch_plan) and runs expose narrowed to that cluster and those steps (_watch_playbooks);
-every `interval` seconds it redoes every step of every cluster, for what no event reports (the VM's firewall, the
-routes, the resolver). With `hostreach_kind_clusters: all` a cluster that comes is exposed and one that goes is torn
+every `interval` seconds it redoes the steps whose state no event reports (the VM's firewall, the routes, the
+resolver; none in Linux's direct mode with reach nodeport). With `hostreach_kind_clusters: all` a cluster that comes is exposed and one that goes is torn
 down (teardown.yml, its steps only). The summary file is kept current: rewritten atomically when a row changes.
 Every event and resync is one line on stdout; SIGINT or SIGTERM ends it within 5 seconds, leaving everything as it is.
 """
@@ -27,7 +27,8 @@ import threading
 import time
 import typing as t
 
-from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _records
+from ansible_collections.hostreach.kind.plugins.filter.nodeport_summary import summary_table
+from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _kube, _records
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import ENGINE, Change
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import (
     Debouncer,
@@ -36,6 +37,7 @@ from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import 
     cluster_changes,
     merge_rows,
     narrowed_steps,
+    periodic_steps,
     resync_vars,
     summary_rows,
 )
@@ -58,6 +60,7 @@ class Settings(t.NamedTuple):
     docker_host: str
     connector_name: str
     steps: list
+    links: list  # the roles of the links the run sets up (hostreach_kind_links)
     summary_file: str
 
     @classmethod
@@ -137,18 +140,20 @@ class Agent:
         while not self.stop.is_set():
             now = time.monotonic()
             if now >= periodic:
-                self.debouncer.add(Change(ENGINE, frozenset(self.settings.steps), PERIODIC), now)
+                steps = periodic_steps(self.settings.steps, self.settings.links)
+                if steps:
+                    self.debouncer.add(Change(ENGINE, frozenset(steps), PERIODIC), now)
                 periodic = now + self.interval
             self._retry_unwatched()
             for resync in self.debouncer.take_due(now):
                 self._resync(resync)
-            for _, when, resync in list(self.failures.values()):
+            for _count, when, resync in list(self.failures.values()):
                 if when <= time.monotonic() and not self.stop.is_set():
                     self._resync(resync)
             self._wait(periodic)
 
     def _wait(self, periodic: float) -> None:
-        deadlines = [periodic, self.debouncer.next_due() or periodic] + [when for _, when, _ in self.failures.values()]
+        deadlines = [periodic, self.debouncer.next_due() or periodic] + [held[1] for held in self.failures.values()]
         timeout = max(0.0, min(deadlines) - time.monotonic())
         try:
             change = self.changes.get(timeout=min(timeout, 1.0))
@@ -230,8 +235,6 @@ class Agent:
         if self.settings and self.settings.summary_file:
             write_atomically(self.settings.summary_file, json.dumps(rows, indent=4, sort_keys=True) + "\n")
         if table:
-            from ansible_collections.hostreach.kind.plugins.filter.nodeport_summary import summary_table
-
             for line in summary_table(rows):
                 print(f"  {line}", flush=True)
 
@@ -241,8 +244,6 @@ class Agent:
 
     def _running_clusters(self) -> list:
         """The kind clusters with a running node container on the engine (as hostreach_kind_clusters: all finds them)."""
-        from ansible_collections.hostreach.kind.plugins.module_utils import _docker
-
         try:
             client = _docker.client_for(self.settings.docker_host or None)[1]
             containers = client.containers(filters={"label": "io.x-k8s.kind.cluster", "status": "running"})
@@ -286,7 +287,9 @@ def main(argv: t.Sequence | None = None) -> int:
     signal.signal(signal.SIGINT, agent.end)
     code = agent.start()
     if code == 0 and not agent.stop.is_set():
-        log(f"following {', '.join(agent.settings.clusters) or 'no cluster yet'}; every {args.interval:.0f} s a check of everything")
+        periodic = periodic_steps(agent.settings.steps, agent.settings.links)
+        every = f"every {args.interval:.0f} s the {', '.join(periodic)} step again" if periodic else "every link is followed by its events"
+        log(f"following {', '.join(agent.settings.clusters) or 'no cluster yet'}; {every}")
         agent.run()
     log("stopped")
     return code
