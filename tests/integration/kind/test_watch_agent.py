@@ -31,9 +31,9 @@ from kubernetes.client.exceptions import ApiException
 
 from harness.kind import KindCluster, cluster_down, kind_load, kubeconfig_path, session_cluster
 from harness.kind_objects import wait_for
+from harness.watch import WatchAgent
 
 from .kind_expose_helpers import Workloads, running_kind_clusters
-from .watch_agent import WatchAgent
 
 pytestmark = pytest.mark.kind
 

@@ -1,4 +1,5 @@
-"""The watch agent as `make watch` runs it (python -m ansible_collections.hostreach.kind.extensions.watch.agent -- <expose's arguments>), for the kind tests.
+"""The watch agent as `make watch` runs it (python -m ansible_collections.hostreach.kind.extensions.watch.agent -- <expose's
+arguments>), for the kind tests and benchmarks/watch_bench.py.
 
 `WatchAgent.start(extra_vars)` starts it in its own process group with this venv and the collection as make link has
 it, its output in a file; `wait_line(pattern)` waits for a line of that output; `signal(sig)` sends one and returns
@@ -12,12 +13,15 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.ansible_runner import BIN, COLLECTIONS, ansible_env
+from .versions import REPO_ROOT
 
+BIN = Path(sys.executable).parent  # this venv's: python, ansible-playbook
+COLLECTIONS = REPO_ROOT / ".build" / "collections"  # the collection as `make link` has it
 AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 
 
@@ -30,9 +34,8 @@ class WatchAgent:
     lines: list = field(default_factory=list)
 
     def start(self, extra_vars: dict, interval: float = 600) -> None:
-        env = ansible_env()
-        env.pop("ANSIBLE_STDOUT_CALLBACK")  # the agent sets the output it reads itself; a user's json callback is ignored
-        env.update(PYTHONPATH=str(COLLECTIONS), PATH=f"{BIN}:{env['PATH']}")
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}  # the engine the tests' playbooks ask
+        env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), PYTHONPATH=str(COLLECTIONS), PATH=f"{BIN}:{env['PATH']}", ANSIBLE_LOCALHOST_WARNING="0")
         command = [str(BIN / "python"), "-m", AGENT_MODULE, "--interval", str(interval), "--state-dir", str(self.state_dir), "--", "-e", json.dumps(extra_vars)]
         self.read_upto, self.lines = 0, []
         with self.log_file.open("w") as log:

@@ -1,0 +1,272 @@
+"""The watch agent's speed on a real kind cluster (issue 20): how soon a new Service answers, what idling costs.
+
+One kind cluster (default hostreach-bench, created if missing and deleted after), a namespace of the run with a
+Deployment `backend` (2 ready demo-httpd pods), and the agent as `make watch` runs it (harness/watch.py: direct mode
+on this Linux host, the services step, that namespace, a summary file). Measured:
+
+  service   `create Service` (ClusterIP, selecting backend) -> its URL, from the summary file the agent keeps, answers
+            HTTP 200 from this host. One Service at a time, --services of them: median and p95.
+  floor     kube-proxy's own delay: a NodePort Service created directly (in a namespace the agent does not watch) ->
+            its nodePort answers HTTP 200 at the node's address. The same count: median and p95; the ratio
+            service/floor is what the agent adds (debounce, the narrowed expose, its probe).
+  resync    the narrowed expose the agent runs for one cluster, when nothing changed (median of --reps), beside
+            `ansible-playbook` with one task (benchmarks/ping.yml), the fixed cost any playbook run pays.
+  idle      the agent left alone for --idle seconds: its CPU (its own and its finished runs', from /proc), its RSS at
+            the end, and the apiserver's LIST and WATCH requests meanwhile (apiserver_request_total; the cluster's own
+            controllers make few, and they are counted too).
+
+Checks (errors, exit status 1): every Service's URL answers 200 within 60 s; the agent is still running at the end.
+Targets are printed with the figures, never checked: service p95 <= 5 s; idle CPU < 1 %, RSS < 100 MB, no LIST.
+
+  python -m benchmarks.watch_bench --services 20 --reps 3 --idle 600 --kind hostreach-bench [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from benchmarks.nodeport_bench import ANSIBLE_PLAYBOOK, BenchError, machine, median
+from harness.kind import DEMO_HTTPD_PORT, kind_sh, loaded_demo_httpd_image
+from harness.watch import WatchAgent
+
+BENCH = Path(__file__).resolve().parent
+TARGETS = "service p95 <= 5 s; idle CPU < 1 %, RSS < 100 MB, no LIST beyond the periodic check"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def p95(values: list) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:  # a node of the bench's own cluster
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def until(condition, timeout: float, what: str, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(step)
+    raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Bench:
+    def __init__(self, cluster, image: str, folder: Path) -> None:
+        from kubernetes import client, config
+
+        self.c, self.cluster, self.image, self.folder = client, cluster, image, folder
+        api = config.new_client_from_config(config_file=cluster.kubeconfig, context=cluster.context)
+        self.core, self.apps, self.api = client.CoreV1Api(api), client.AppsV1Api(api), api
+        run = uuid.uuid4().hex[:6]
+        self.watched, self.unwatched = f"watch-bench-{run}", f"watch-floor-{run}"
+        self.summary = folder / "summary.json"
+        self.node_ip = next(a.address for a in self.core.list_node().items[0].status.addresses if a.type == "InternalIP")
+
+    def namespaces(self) -> None:
+        c = self.c
+        for name in (self.watched, self.unwatched):
+            self.core.create_namespace(c.V1Namespace(metadata=c.V1ObjectMeta(name=name)))
+            probe = c.V1Probe(http_get=c.V1HTTPGetAction(path="/", port=DEMO_HTTPD_PORT), period_seconds=1)
+            container = c.V1Container(name="httpd", image=self.image, image_pull_policy="Never", readiness_probe=probe)
+            pod = c.V1PodTemplateSpec(metadata=c.V1ObjectMeta(labels={"app": "backend"}), spec=c.V1PodSpec(containers=[container]))
+            spec = c.V1DeploymentSpec(replicas=2, selector=c.V1LabelSelector(match_labels={"app": "backend"}), template=pod)
+            self.apps.create_namespaced_deployment(name, c.V1Deployment(metadata=c.V1ObjectMeta(name="backend"), spec=spec))
+        for name in (self.watched, self.unwatched):
+            until(lambda n=name: self.apps.read_namespaced_deployment("backend", n).status.ready_replicas == 2, 180, f"backend ready in {name}", 1)
+
+    def service(self, namespace: str, name: str, type_: str = "ClusterIP"):
+        c = self.c
+        port = c.V1ServicePort(name="http", port=80, target_port=DEMO_HTTPD_PORT)
+        body = c.V1Service(metadata=c.V1ObjectMeta(name=name), spec=c.V1ServiceSpec(type=type_, selector={"app": "backend"}, ports=[port]))
+        return self.core.create_namespaced_service(namespace, body)
+
+    def url_of(self, name: str) -> str | None:
+        try:
+            rows = json.loads(self.summary.read_text())
+        except (OSError, ValueError):
+            return None
+        return next((r["url"] for r in rows if r["namespace"] == self.watched and r["service"] == name and r.get("url")), None)
+
+    def agent_vars(self) -> dict:
+        return {
+            "hostreach_kind_mode": "direct",
+            "hostreach_kind_steps": ["services"],
+            "hostreach_kind_cluster": self.cluster.name,
+            "hostreach_kind_kubeconfig": self.cluster.kubeconfig,
+            "hostreach_kind_namespaces": [self.watched],
+            "hostreach_kind_summary_file": str(self.summary),
+        }
+
+    def cleanup(self) -> None:
+        for name in (self.watched, self.unwatched):
+            self.core.delete_namespace(name)
+
+
+def service_latency(bench: Bench, count: int, log) -> list:
+    samples = []
+    for i in range(count):
+        name = f"svc-{i:02d}"
+        started = time.monotonic()
+        bench.service(bench.watched, name)
+        until(lambda n=name: (url := bench.url_of(n)) and answers(url), 60, f"{name}'s URL to answer")
+        samples.append(time.monotonic() - started)
+        log(f"service {name}: {samples[-1]:.2f} s")
+    return samples
+
+
+def floor_latency(bench: Bench, count: int, log) -> list:
+    samples = []
+    for i in range(count):
+        started = time.monotonic()
+        created = bench.service(bench.unwatched, f"floor-{i:02d}", "NodePort")
+        url = f"http://{bench.node_ip}:{created.spec.ports[0].node_port}/"
+        until(lambda u=url: answers(u), 60, f"{url} to answer")
+        samples.append(time.monotonic() - started)
+        log(f"floor {i}: {samples[-1]:.2f} s")
+    return samples
+
+
+def timed(argv: list) -> float:
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(argv[:3])} ... exited {done.returncode}: {done.stdout[-800:]}")
+    return time.monotonic() - started
+
+
+def resync_seconds(bench: Bench, reps: int) -> tuple:
+    """(the agent's no-op resync of one cluster, ansible-playbook with one task), medians."""
+    narrowed = {**bench.agent_vars(), "hostreach_kind_clusters": [bench.cluster.name], "hostreach_kind_watch_summary_file": str(bench.folder / "run.json")}
+    expose = [ANSIBLE_PLAYBOOK, "hostreach.kind.expose", "-e", json.dumps(narrowed)]
+    one_task = [ANSIBLE_PLAYBOOK, str(BENCH / "ping.yml")]
+    return median([timed(expose) for _ in range(reps)]), median([timed(one_task) for _ in range(reps)])
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU and that of its waited-for children (the agent's finished runs), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def requests(bench: Bench) -> dict:
+    """apiserver_request_total by verb (LIST, WATCH), summed over resources."""
+    response = bench.api.call_api(*bench.api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"]))
+    totals: dict = {"LIST": 0.0, "WATCH": 0.0}
+    for line in response.read().decode().splitlines():
+        if line.startswith("apiserver_request_total{"):
+            labels, value = line.rsplit(" ", 1)
+            verb = dict(re.findall(r'(\w+)="([^"]*)"', labels)).get("verb")
+            if verb in totals:
+                totals[verb] += float(value)
+    return totals
+
+
+def idle(bench: Bench, agent: WatchAgent, seconds: float, log) -> dict:
+    pid = agent.process.pid
+    cpu, before, started = cpu_seconds(pid), requests(bench), time.monotonic()
+    log(f"idle for {seconds:.0f} s")
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    after = requests(bench)
+    if agent.process.poll() is not None:
+        raise BenchError(f"the agent ended while idle:\n{agent.output()[-2000:]}")
+    return {
+        "seconds": elapsed,
+        "cpu_percent": 100 * (cpu_seconds(pid) - cpu) / elapsed,
+        "rss_mb": rss_mb(pid),
+        "lists": int(after["LIST"] - before["LIST"]),
+        "watches": int(after["WATCH"] - before["WATCH"]),
+    }
+
+
+def report(result: dict) -> str:
+    s, f, i = result["service"], result["floor"], result["idle"]
+    lines = [
+        "| measure | median | p95 | n |\n| --- | --- | --- | --- |",
+        f"| create Service -> URL 200 through the agent | {median(s):.2f} s | {p95(s):.2f} s | {len(s)} |",
+        f"| floor: NodePort Service -> nodePort 200 (kube-proxy) | {median(f):.2f} s | {p95(f):.2f} s | {len(f)} |",
+        f"| ratio agent / floor | {median(s) / median(f):.1f}x | {p95(s) / p95(f):.1f}x | |",
+        "",
+        f"no-op resync of one cluster (narrowed expose): {result['resync']:.2f} s median; ansible-playbook with one task: {result['one_task']:.2f} s",
+        f"idle {i['seconds']:.0f} s: agent CPU {i['cpu_percent']:.2f} %, RSS {i['rss_mb']:.0f} MB; "
+        f"apiserver LIST {i['lists']}, WATCH {i['watches']} (all clients)",
+        f"targets: {TARGETS}",
+    ]
+    return "\n".join(lines)
+
+
+def measure(cluster, image: str, args, log) -> dict:
+    with tempfile.TemporaryDirectory(prefix="watch-bench-") as tmp:
+        bench = Bench(cluster, image, Path(tmp))
+        bench.namespaces()
+        agent = WatchAgent(Path(tmp) / "state", Path(tmp) / "agent.log")
+        try:
+            agent.start(bench.agent_vars(), interval=args.interval)
+            agent.wait_line(r"^\S+ following ", timeout=180)
+            result = {"service": service_latency(bench, args.services, log), "floor": floor_latency(bench, args.services, log)}
+            result["idle"] = idle(bench, agent, args.idle, log)
+            result["resync"], result["one_task"] = resync_seconds(bench, args.reps)
+            return result
+        finally:
+            agent.stop()
+            bench.cleanup()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--services", type=int, default=20, help="Services created one after the other (default 20)")
+    parser.add_argument("--reps", type=int, default=3, help="rounds of the no-op resync (default 3)")
+    parser.add_argument("--idle", type=float, default=600, help="seconds the agent idles while measured (default 600)")
+    parser.add_argument("--interval", type=float, default=60, help="the agent's periodic check (default 60)")
+    parser.add_argument("--kind", metavar="CLUSTER", default="hostreach-bench", help="kind cluster (created if missing, deleted after)")
+    parser.add_argument("--json", metavar="FILE", help="write every sample here")
+    args = parser.parse_args()
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
+
+    from harness.kind import cluster_up
+
+    log(f"machine: {machine()}")
+    existed = kind_sh("status", args.kind, check=False).returncode == 0
+    try:
+        cluster = cluster_up(args.kind)
+        with loaded_demo_httpd_image(cluster) as image:
+            result = measure(cluster, image, args, log)
+    except (BenchError, subprocess.CalledProcessError, AssertionError) as error:
+        log(f"ERROR: {error}")
+        return 1
+    finally:
+        if not existed:
+            kind_sh("down", args.kind, check=False)
+    print(report(result))
+    print(f"\n{machine()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "cluster": args.kind, **result}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
