@@ -33,10 +33,12 @@ class WatchAgent:
     read_upto: int = 0
     lines: list = field(default_factory=list)
 
-    def start(self, extra_vars: dict, interval: float = 600) -> None:
+    def start(self, extra_vars: dict, interval: float = 600, prefix: tuple = ()) -> None:
+        """`prefix`: a command the agent runs through, e.g. `("ip", "netns", "exec", name)` for the Mac namespace."""
         env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}  # the engine the tests' playbooks ask
         env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), PYTHONPATH=str(COLLECTIONS), PATH=f"{BIN}:{env['PATH']}", ANSIBLE_LOCALHOST_WARNING="0")
-        command = [str(BIN / "python"), "-m", AGENT_MODULE, "--interval", str(interval), "--state-dir", str(self.state_dir), "--", "-e", json.dumps(extra_vars)]
+        agent = [str(BIN / "python"), "-m", AGENT_MODULE, "--interval", str(interval), "--state-dir", str(self.state_dir)]
+        command = [*prefix, *agent, "--", "-e", json.dumps(extra_vars)]
         self.read_upto, self.lines = 0, []
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)

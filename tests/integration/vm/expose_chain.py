@@ -33,6 +33,7 @@ import pytest
 from harness.kind import DEMO_HTTPD_INDEX
 from harness.vm import DockerVM, Web
 from harness.vm_kind import VMKindCluster, connector_standin_image, tools_image, vm_kind_cluster
+from harness.watch import WatchAgent
 from tests.ansible_runner import playbook
 
 from .vm_helpers import assert_answers, assert_dropped, wait_running
@@ -307,3 +308,27 @@ def wait_answers(vm: DockerVM, url: str, timeout: float = 30.0, inside_vm: bool 
     while (probe := get(url, timeout=3)).status != 200:
         assert time.monotonic() < deadline, f"{url} does not answer {who} {timeout}s on: {probe}"
         time.sleep(1)
+
+
+def watch_restores_after_engine_restart(chain: Chain, folder: Path, rules: list[str], before_restart=None) -> float:
+    """`make watch` running in the Mac: the VM's engine restarts (its event stream ends), and with no command typed the
+    agent redoes the VM side once the engine answers: the tunnel's rules are back and the Mac gets 200 again. Returns
+    the seconds from the restart until the Mac's 200. `before_restart(chain)` runs once the agent follows."""
+    url = chain.demo_row()["url"]
+    agent = WatchAgent(folder / "state", folder / "agent.log")
+    agent.start(chain.extra_vars, interval=60, prefix=("ip", "netns", "exec", chain.vm.mac_netns))
+    try:
+        agent.wait_line(r"^\S+ following ", timeout=180)
+        if before_restart is not None:
+            before_restart(chain)
+        started = time.monotonic()
+        chain.vm.restart_engine()
+        agent.wait_line(r"event: the Docker engine restarted", timeout=120)
+        wait_answers(chain.vm, url, timeout=120.0)
+        seconds = time.monotonic() - started
+        assert tunnel_rules(chain.vm) == rules
+        agent.wait_line(r"resync engine \[container,services\] after: the Docker engine restarted.* -> ok", timeout=120)
+        print(f"\nengine restarted -> the Mac's 200 again: {seconds:.1f} s\n{agent.output()}")
+        return seconds
+    finally:
+        agent.stop()

@@ -4,10 +4,12 @@ the model stands in for macOS: the `connector` step is not run, the harness adds
 
 The tests are one story and run in file order on one VM and one cluster: --check first (on the fresh VM), then
 before / expose / rerun, the doctor on the healthy chain and on three broken ones (each repaired before the next),
-an engine restart, and teardown last.
+an engine restart, the watch agent putting lost rules back after another (issue 20), and teardown last.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,7 @@ from .expose_chain import (
     teardown_and_check,
     tunnel_rules,
     wait_answers,
+    watch_restores_after_engine_restart,
 )
 from .vm_helpers import assert_answers, assert_dropped, wait_running
 
@@ -145,6 +148,11 @@ def test_the_rules_survive_an_engine_restart_on_the_iptables_backend(chain: Chai
     rerun = chain.run("expose")
     assert rerun.rc == 0, rerun.output
     assert rerun.recap["changed"] == 0, rerun.changed_tasks
+
+
+def test_the_watch_agent_puts_lost_rules_back_after_an_engine_restart_with_no_command(chain: Chain, tmp_path: Path) -> None:
+    """On this backend the rules survive a restart: they are removed by hand first, as a VM reset would lose them."""
+    assert watch_restores_after_engine_restart(chain, tmp_path, RULES, before_restart=lambda c: remove_tunnel_rules_by_hand(c.vm)) < 90
 
 
 def test_teardown_closes_the_vm_again_and_restores_the_service(chain: Chain, web: Web) -> None:

@@ -1,12 +1,15 @@
 """The chain on Docker Engine 29 with its nftables backend: expose.yml's rules go into the engine's own nft table, a
 restart of the engine rebuilds that table and loses them (the doctor says so), and a rerun of expose.yml puts them
-back (the firewall task alone changes) so the Mac's traffic answers again; teardown removes them.
+back (the firewall task alone changes) so the Mac's traffic answers again; with the watch agent (`make watch`) running,
+the next restart needs no command at all (issue 20); teardown removes them.
 
 The playbook runs as in test_expose_chain_engine29_iptables.py (expose_chain.py says how the model stands in for
 macOS); the tests are one story and run in file order on one VM and one kind cluster.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,7 @@ from .expose_chain import (
     teardown_and_check,
     tunnel_rules,
     wait_answers,
+    watch_restores_after_engine_restart,
 )
 
 pytestmark = pytest.mark.vm
@@ -52,6 +56,10 @@ def test_an_engine_restart_loses_the_rules_and_a_rerun_restores_them(chain: Chai
     assert rerun.recap["changed"] == 1
     assert tunnel_rules(chain.vm) == RULES
     wait_answers(chain.vm, url)
+
+
+def test_the_watch_agent_puts_the_rules_back_after_an_engine_restart_with_no_command(chain: Chain, tmp_path: Path) -> None:
+    assert watch_restores_after_engine_restart(chain, tmp_path, RULES) < 90
 
 
 def test_teardown_closes_the_vm_again_and_restores_the_service(chain: Chain, web: Web) -> None:
