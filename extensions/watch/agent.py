@@ -89,6 +89,8 @@ class Agent:
         """The first full expose; 0 when it passed and the agent can follow, else expose's exit status."""
         settings_file = os.path.join(self.state_dir, "settings.json")
         outcome = self.playbooks.run("expose", {"hostreach_kind_watch_settings_file": settings_file})
+        if self.stop.is_set():  # SIGINT or SIGTERM during the first expose: it was ended, not failed
+            return 0
         if not outcome.ok:
             log(f"expose failed, so the agent does not start: {outcome.detail}")
             return 2
