@@ -8,7 +8,8 @@ it). In order, on one agent:
 
 - a Service created with ready pods behind it: its URL reaches the summary file and answers HTTP 200 from this host;
 - a second kind cluster created: the agent follows it (its node container's events) and exposes its Service; deleted
-  with kind: the agent tears it down (teardown.yml, its steps only) and its rows leave the summary;
+  with kind: the agent tears it down (teardown.yml, its steps only) and its rows leave the summary; made again under
+  the same name: followed and exposed again;
 - SIGKILL in the middle of a resync: the summary file is whole (valid JSON, no temporary file beside it), and the next
   start completes and has the Service made while it was down;
 - SIGTERM: the agent ends within 5 seconds and leaves the Services as they are (still NodePort).
@@ -122,20 +123,34 @@ def test_a_new_service_gets_its_url_into_the_summary_and_answers_200(setup: dict
     agent.wait_line(r"resync cluster hostreach-test \[services\] after: .* -> ok")
 
 
-def test_a_second_cluster_is_followed_and_exposed_then_deleted_and_its_rows_leave(setup: dict) -> None:
-    agent, path, names = setup["agent"], setup["summary"], setup["names"]
+@contextlib.contextmanager
+def second_cluster_exposed(setup: dict) -> Iterator[None]:
+    """The second cluster made (kind, as `kind create cluster` makes it), the demo image loaded, a Deployment and a
+    Service of the run: the agent follows it and its URL answers 200; deleted with kind at the end."""
     with session_cluster(SECOND, workers=0, pod_subnet=SECOND_POD_SUBNET, service_subnet=SECOND_SERVICE_SUBNET) as second:
         kind_load(second, setup["image"])
-        work = Workloads(second, "default")
-        work.deployment(names["web2"], setup["image"], labels={"app": names["web2"]})
-        work.service(names["web2"], {"app": names["web2"]}, labels=setup["labels"])
-        row = wait_for(lambda: reachable_row(path, SECOND, names["web2"]), 180, "the second cluster's URL, reachable")
+        work, name = Workloads(second, "default"), setup["names"]["web2"]
+        work.deployment(name, setup["image"], labels={"app": name})
+        work.service(name, {"app": name}, labels=setup["labels"])
+        row = wait_for(lambda: reachable_row(setup["summary"], SECOND, name), 180, "the second cluster's URL, reachable")
         assert http_status(row["url"]) == 200
-        agent.wait_line(rf"resync cluster {SECOND} \[services\] after: .* -> ok")
+        setup["agent"].wait_line(rf"resync cluster {SECOND} \[services\] after: .* -> ok")
+        yield
         cluster_down(SECOND)
-        agent.wait_line(rf"resync cluster {SECOND} \[gone\] after: .* -> ok", timeout=120)
-    assert not [r for r in summary(path) if r["cluster"] == SECOND]
-    assert reachable_row(path, "hostreach-test", names["web"])  # the first cluster's rows stay
+        setup["agent"].wait_line(rf"resync cluster {SECOND} \[gone\] after: .* -> ok", timeout=120)
+
+
+def test_a_second_cluster_is_followed_and_exposed_then_deleted_and_its_rows_leave(setup: dict) -> None:
+    with second_cluster_exposed(setup):
+        pass
+    assert not [r for r in summary(setup["summary"]) if r["cluster"] == SECOND]
+    assert reachable_row(setup["summary"], "hostreach-test", setup["names"]["web"])  # the first cluster's rows stay
+
+
+def test_a_cluster_deleted_and_made_again_under_its_name_is_exposed_again(setup: dict) -> None:
+    with second_cluster_exposed(setup):
+        assert reachable_row(setup["summary"], SECOND, setup["names"]["web2"])
+    assert not [r for r in summary(setup["summary"]) if r["cluster"] == SECOND]
 
 
 def test_sigkill_mid_resync_leaves_whole_files_and_the_next_start_completes(setup: dict) -> None:
