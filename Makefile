@@ -26,7 +26,14 @@ doctor: ## read-only: every link of the chain, ok or broken and the fix
 watch: ## expose, then keep every cluster reachable as the machine changes, in the foreground (Ctrl-C ends it)
 	scripts/runtime.sh watch $(EXPOSE_ARGS)
 
-test: setup lint sanity unit integration molecule bench-smoke ## everything CI runs
+# The kind cluster hostreach-test is made once for integration and bench-smoke (pytest uses a running cluster and leaves
+# it; the benchmarks do too), and deleted after them: one cluster made and deleted, not two.
+test: setup lint sanity unit k8s-build ## everything CI runs
+	$(MAKE) --no-print-directory kind-up >/dev/null
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory bench-smoke BENCH_KIND=hostreach-test
+	$(MAKE) --no-print-directory kind-down
+	$(MAKE) --no-print-directory molecule
 
 setup: ## Debian packages, Docker engine, venv
 	harness/setup-host.sh
@@ -88,15 +95,20 @@ demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with
 	  -e hostreach_kind_kubeconfig=$${HOSTREACH_CACHE:-/var/cache/hostreach-kind}/run/kind-hostreach-demo/kubeconfig
 
 # Benchmarks (benchmarks/, docs/benchmarks.md): `make test` runs only bench-smoke. BENCH_ARGS adds options to
-# nodeport_bench.py, EXPOSE_BENCH_ARGS to expose_bench.py (e.g. EXPOSE_BENCH_ARGS="--profile --json /tmp/expose.json").
-bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300
+# nodeport_bench.py, EXPOSE_BENCH_ARGS to expose_bench.py (e.g. EXPOSE_BENCH_ARGS="--profile --json /tmp/expose.json"),
+# WATCH_BENCH_ARGS to watch_bench.py. BENCH_KIND is the kind cluster of the kind benchmarks (made if missing, deleted
+# after only then).
+BENCH_KIND ?= hostreach-bench
+bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300; the watch agent
 	$(RUN) python -m benchmarks.nodeport_bench --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
-	$(RUN) python -m benchmarks.expose_bench --sizes 10,100,300 --reps 3 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.expose_bench --sizes 10,100,300 --reps 3 --kind $(BENCH_KIND) $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.watch_bench --services 20 --reps 3 --idle 600 --kind $(BENCH_KIND) $(WATCH_BENCH_ARGS)
 	$(RUN) python -m benchmarks.conf_bench --sizes 1000,10000,100000 --reps 3
 
 bench-smoke: link k8s-build ## the benchmarks at their smallest size (CI); fail only on errors, never on ratios or targets
 	$(RUN) python -m benchmarks.nodeport_bench --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
-	$(RUN) python -m benchmarks.expose_bench --sizes 10 --reps 1 --kind hostreach-bench $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.expose_bench --sizes 10 --reps 1 --kind $(BENCH_KIND) $(EXPOSE_BENCH_ARGS)
+	$(RUN) python -m benchmarks.watch_bench --services 2 --reps 1 --idle 5 --kind $(BENCH_KIND) $(WATCH_BENCH_ARGS)
 	$(RUN) python -m benchmarks.conf_bench --sizes 1000 --reps 1
 
 build: ## installable tarball in .build/
