@@ -156,7 +156,7 @@ def resync_seconds(bench: Bench, reps: int) -> tuple:
     narrowed = {**bench.agent_vars(), "hostreach_kind_clusters": [bench.cluster.name], "hostreach_kind_watch_summary_file": str(bench.folder / "run.json")}
     expose = [ANSIBLE_PLAYBOOK, "hostreach.kind.expose", "-e", json.dumps(narrowed)]
     one_task = [ANSIBLE_PLAYBOOK, str(BENCH / "ping.yml")]
-    return median([timed(expose) for _ in range(reps)]), median([timed(one_task) for _ in range(reps)])
+    return median([timed(expose) for _rep in range(reps)]), median([timed(one_task) for _rep in range(reps)])
 
 
 def cpu_seconds(pid: int) -> float:
