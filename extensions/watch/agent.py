@@ -2,10 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The watch agent (issue 20): keeps every cluster of a run reachable while the machine changes.
 
-    python -m ansible_collections.hostreach.kind.extensions.watch.agent [--interval 60] -- <expose's arguments>
+    python -m ansible_collections.hostreach.kind.extensions.watch.agent [--interval 60] [--retry-start] -- <expose's arguments>
 
-(`make watch` / scripts/runtime.sh watch run it.) It runs one full expose with the user's arguments (a bad setting
-fails it there, as it fails expose), which also writes what the run resolved (roles/watch, settings.yml): the
+(`make watch` / scripts/runtime.sh watch run it; the service of roles/watch runs it with --retry-start.) It runs one
+full expose with the user's arguments (a bad setting fails it there, as it fails expose; with --retry-start it is
+tried again with backoff, as at login the engine may still be starting), which also writes what the run resolved (roles/watch, settings.yml): the
 clusters, the kubeconfig, namespaces, the Docker endpoint, the steps. Then it follows Docker's events and each
 cluster's Services, EndpointSlices and Nodes (_watch_sources), turns them into Changes (_watch_events), debounces them
 into one resync per cluster (_watch_plan) and runs expose narrowed to that cluster and those steps (_watch_playbooks);
@@ -85,15 +86,25 @@ class Agent:
         self.failures: dict = {}  # cluster -> (failures in a row, when to try again, the resync)
         self.settings: Settings | None = None
 
-    def start(self) -> int:
-        """The first full expose; 0 when it passed and the agent can follow, else expose's exit status."""
+    def start(self, retry: bool = False) -> int:
+        """The first full expose; 0 when it passed and the agent can follow (or was stopped), else 2. With ``retry``
+        (the service: at login the engine may still be starting) a failed first expose is tried again with backoff."""
         settings_file = os.path.join(self.state_dir, "settings.json")
-        outcome = self.playbooks.run("expose", {"hostreach_kind_watch_settings_file": settings_file})
-        if self.stop.is_set():  # SIGINT or SIGTERM during the first expose: it was ended, not failed
-            return 0
-        if not outcome.ok:
-            log(f"expose failed, so the agent does not start: {outcome.detail}")
-            return 2
+        failures = 0
+        while True:
+            outcome = self.playbooks.run("expose", {"hostreach_kind_watch_settings_file": settings_file})
+            if self.stop.is_set():  # SIGINT or SIGTERM during the first expose: it was ended, not failed
+                return 0
+            if outcome.ok:
+                break
+            if not retry:
+                log(f"expose failed, so the agent does not start: {outcome.detail}")
+                return 2
+            failures += 1
+            self._write_status("the first expose", "FAILED", outcome)
+            log(f"the first expose failed: {outcome.detail}; retrying in {backoff(failures):.0f} s (failure {failures} in a row)")
+            if self.stop.wait(backoff(failures)):
+                return 0
         self.settings = Settings.read(settings_file)
         self._report(ENGINE, "start", "the first expose", outcome, self.settings.clusters)
         threading.Thread(
@@ -279,6 +290,7 @@ def main(argv: t.Sequence | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hostreach-kind-watch", description="Keep every kind cluster reachable (issue 20).")
     parser.add_argument("--interval", type=float, default=INTERVAL, help="seconds between the periodic resyncs of everything")
     parser.add_argument("--state-dir", default=_records.directory("watch"), help="the agent's own files")
+    parser.add_argument("--retry-start", action="store_true", help="try a failed first expose again, with backoff (the service)")
     parser.add_argument("expose_args", nargs=argparse.REMAINDER, help="after --: ansible-playbook arguments, as for expose")
     args = parser.parse_args(argv)
     user_args = args.expose_args[1:] if args.expose_args[:1] == ["--"] else args.expose_args
@@ -287,7 +299,7 @@ def main(argv: t.Sequence | None = None) -> int:
     agent = Agent(Playbooks(user_args, args.state_dir, ansible_playbook), args.state_dir, args.interval)
     signal.signal(signal.SIGTERM, agent.end)
     signal.signal(signal.SIGINT, agent.end)
-    code = agent.start()
+    code = agent.start(retry=args.retry_start)
     if code == 0 and not agent.stop.is_set():
         periodic = periodic_steps(agent.settings.steps, agent.settings.links)
         every = f"every {args.interval:.0f} s the {', '.join(periodic)} step again" if periodic else "every link is followed by its events"

@@ -91,7 +91,7 @@ class Playbooks:
             f"hostreach.kind.{playbook}",
             *self.user_args,
             "-e",
-            json.dumps({**extra_vars, "hostreach_kind_watch_summary_file": summary}),
+            json.dumps({**extra_vars, "hostreach_kind_watch_summary_file": summary, "hostreach_kind_watch_run": True}),
         ]
         started = time.monotonic()
         self.running = subprocess.Popen(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from pathlib import Path
 
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import outcome_of, write_atomically
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import Playbooks, outcome_of, write_atomically
 
 RECAP_OK = "PLAY RECAP ***\nlocalhost                  : ok=28   changed=2    unreachable=0    failed=0    skipped=26   rescued=0    ignored=0   \n"
 FATAL = (
@@ -38,3 +40,16 @@ def test_the_atomic_write_replaces_the_file_whole_and_skips_an_identical_one(tmp
     assert write_atomically(str(target), "[2]\n") is True and target.read_text() == "[2]\n"
     assert target.stat().st_ino != inode  # a new file renamed over the old: a reader sees one or the other
     assert sorted(os.listdir(target.parent)) == ["summary.json"]  # no temporary file left
+
+
+def test_every_run_of_the_agent_says_it_is_the_agents_after_the_users_arguments(tmp_path: Path) -> None:
+    """The user's -e hostreach_kind_watch=true (or a replayed settings file) must not make the agent's own runs install
+    or remove the agent's service: its extra vars come last and carry hostreach_kind_watch_run."""
+    seen = tmp_path / "argv.json"
+    fake = tmp_path / "ansible-playbook"
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({str(seen)!r}, 'w'))\n")
+    fake.chmod(0o755)
+    Playbooks(["-e", "hostreach_kind_watch=true"], str(tmp_path), str(fake)).run("teardown", {"hostreach_kind_steps": ["services"]})
+    argv = json.loads(seen.read_text())
+    assert argv[:3] == ["hostreach.kind.teardown", "-e", "hostreach_kind_watch=true"]
+    assert argv[3] == "-e" and json.loads(argv[4])["hostreach_kind_watch_run"] is True and len(argv) == 5
