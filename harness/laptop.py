@@ -31,6 +31,7 @@ import json
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import uuid
@@ -50,7 +51,8 @@ KEY_LABEL = "hostreach.kind.laptop-key"
 CONTAINER_LABEL = "hostreach.kind.laptop"
 KIND_NODE_IMAGE_SCRIPT = HARNESS_DIR / "kind-node-image.sh"
 REQUIREMENTS = REPO_ROOT / "tests" / "requirements.txt"
-SDKS = ("docker", "kubernetes")
+# The modules' two SDKs, and ansible-core for the watch agent's service, which runs the playbooks on the laptop itself.
+SDKS = ("docker", "kubernetes", "ansible-core")
 NETWORK = "kind"
 USER = "dev"
 EXEC_FIELDS = {"clientCertificateData": "client-certificate-data", "clientKeyData": "client-key-data"}
@@ -67,6 +69,9 @@ RUN_FLAGS = (
     "--tmpfs=/tmp",
     "--tmpfs=/run",
     "--volume=/var",
+    # Its own cgroup namespace, as kind runs its nodes: the user's systemd manager (user@<uid>.service, the watch agent's
+    # unit) finds its cgroup where /proc/self/cgroup says (with the host's namespace it looks under /docker/<id> twice).
+    "--cgroupns=private",
 )
 
 
@@ -75,7 +80,7 @@ def _log(message: str) -> None:
 
 
 def sdk_requirements() -> list[str]:
-    """The pins of the two SDKs the modules need, as tests/requirements.txt has them (`docker==7.2.0`, ...)."""
+    """The pins of SDKS, as tests/requirements.txt has them (`docker==7.2.0`, ...)."""
     pins = {}
     for line in REQUIREMENTS.read_text().splitlines():
         name, sep, _version = line.strip().partition("==")
@@ -222,6 +227,39 @@ class Laptop:
         path = directory / "laptop-inventory.yml"
         path.write_text(json.dumps({"all": {"hosts": {"laptop": host}}}))
         return path
+
+    def user_manager(self) -> None:
+        """The user's own systemd manager running, as after a login on a desktop (`loginctl enable-linger`: it starts
+        now, without a session)."""
+        self.run("loginctl", "enable-linger", USER, check=True)
+        deadline = time.monotonic() + 30
+        while self.systemctl_user("is-system-running").stdout.strip() not in ("running", "degraded"):
+            if time.monotonic() > deadline:
+                pytest.fail(f"the user manager of {USER} does not run: {self.run('systemctl', 'status', 'user@*').stdout}")
+            time.sleep(0.5)
+
+    def systemctl_user(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`systemctl --user ...` as the user, in their manager."""
+        return self.run("sh", "-c", 'XDG_RUNTIME_DIR="/run/user/$(id -u)" exec systemctl --user "$@"', "systemctl", *args, user=USER)
+
+    def install_collection(self, root: str) -> None:
+        """This checkout's collection (as `ansible-galaxy collection build` makes it) and the two it uses,
+        community.docker and community.general (from this venv's `ansible` package, as scripts/runtime.sh takes them),
+        into `root`/ansible_collections, owned by the user: what the watch agent's runs load."""
+        sdk_venv = Path(sys.executable).parent
+        community = Path(sysconfig.get_paths()["purelib"]) / "ansible_collections" / "community"
+        # Into the user's home: `docker cp` writes the container's own filesystem, under the tmpfs of /tmp.
+        with tempfile.TemporaryDirectory(prefix="hostreach-collection-") as build:
+            subprocess.run([str(sdk_venv / "ansible-galaxy"), "collection", "build", "--output-path", build, str(REPO_ROOT)], check=True, capture_output=True)
+            tarball = next(Path(build).glob("hostreach-kind-*.tar.gz"))
+            self.run("mkdir", "-p", f"{root}/ansible_collections/community", user=USER, check=True)
+            subprocess.run(["docker", "cp", str(tarball), f"{self.name}:{HOME}/hostreach-kind.tar.gz"], check=True, capture_output=True)
+            for name in ("docker", "general"):
+                into = f"{self.name}:{root}/ansible_collections/community/{name}"
+                subprocess.run(["docker", "cp", str(community / name), into], check=True, capture_output=True)
+        self.run("chown", "-R", f"{USER}:{USER}", f"{root}/ansible_collections", f"{HOME}/hostreach-kind.tar.gz", check=True)
+        galaxy = str(Path(PYTHON).parent / "ansible-galaxy")
+        self.run(galaxy, "collection", "install", "--offline", "--no-deps", "-p", root, f"{HOME}/hostreach-kind.tar.gz", user=USER, check=True)
 
     def playbook(self, play: str, settings: dict, directory: Path, check: bool = False, diff: bool = False) -> subprocess.CompletedProcess:
         """`ansible-playbook <play> -i <inventory> -e target=laptop` on this host, with the default callback."""

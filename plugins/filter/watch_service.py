@@ -27,7 +27,13 @@ AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 LINK = "Watch agent"
 # The agent's own settings and the ones it sets on each of its runs: never replayed (hostreach_kind_watch would make the
 # agent's every run install the service again).
-NOT_REPLAYED = ("hostreach_kind_watch", "hostreach_kind_watch_run", "hostreach_kind_watch_settings_file", "hostreach_kind_watch_summary_file")
+NOT_REPLAYED = (
+    "hostreach_kind_watch",
+    "hostreach_kind_watch_run",
+    "hostreach_kind_watch_settings_file",
+    "hostreach_kind_watch_summary_file",
+    "hostreach_kind_settings_file",  # its settings are among the values already
+)
 # Settings whose empty value means "from the environment", as the modules read it: the service's environment is not the
 # user's shell, so the value this run took is written in.
 FROM_ENVIRONMENT = {"hostreach_kind_kubeconfig": ("K8S_AUTH_KUBECONFIG", "KUBECONFIG"), "hostreach_kind_docker_host": ("DOCKER_HOST",)}

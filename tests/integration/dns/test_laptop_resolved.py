@@ -21,14 +21,13 @@ import pytest
 from kubernetes import client
 
 from harness.kind import DEMO_HTTPD_INDEX, KindCluster
-from harness.kind_objects import cluster_ip_service, demo_pod, namespace, nslookup, wait_for
+from harness.kind_objects import nslookup, wait_for
 from harness.laptop import HOME, USER, Laptop
+
+from .laptop_dns import DEMO, DOMAIN, SUMMARY, kube_dns, settings
 
 pytestmark = pytest.mark.kind
 
-DEMO = "demo-httpd"
-DOMAIN = "cluster.local"
-SUMMARY = f"{HOME}/hostreach-summary.json"
 # Everything of resolved's that the collection could touch or make resolved rewrite: the stub symlink and what it points
 # at, resolved's own files in /run (resolv.conf lists the links' servers, netif/<ifindex> keeps a link's settings), and
 # its configuration.
@@ -80,32 +79,6 @@ def routed_through(laptop: Laptop, cluster: KindCluster, address: str) -> None:
     """The laptop sends packets to `address` through a node of `cluster` (checked before any packet goes there)."""
     words = laptop.run("ip", "route", "get", address, check=True).stdout.split()
     assert "via" in words and words[words.index("via") + 1] in cluster.node_ips.values(), f"{address} is not routed through {cluster.name}: {words}"
-
-
-def kube_dns(cluster: KindCluster) -> str:
-    return cluster.core_v1().read_namespaced_service("kube-dns", "kube-system").spec.cluster_ip
-
-
-@pytest.fixture(scope="module")
-def demo(kind_cluster: KindCluster, demo_httpd_image: str):
-    """demo-httpd (a pod behind a ClusterIP Service) in a namespace of the test's own."""
-    core = kind_cluster.core_v1()
-    with namespace(kind_cluster, "dns") as ns:
-        pod = demo_pod(core, ns, DEMO, demo_httpd_image, labels={"app": DEMO})
-        service = cluster_ip_service(core, ns, DEMO, {"app": DEMO})
-        yield ns, service, pod
-
-
-def settings(ns: str, *clusters: KindCluster) -> dict:
-    """As a user on that laptop runs it: no kubeconfig given (~/.kube/config), routes, DNS by default."""
-    return {
-        "hostreach_kind_mode": "direct",
-        "hostreach_kind_steps": ["services"],
-        "hostreach_kind_reach": "routes",
-        "hostreach_kind_clusters": [c.name for c in clusters],
-        "hostreach_kind_namespaces": [ns],
-        "hostreach_kind_summary_file": SUMMARY,
-    }
 
 
 @pytest.fixture(scope="module")
