@@ -9,7 +9,9 @@ source "$(dirname "$0")/lib.sh"
 # libseccomp-dev and nftables: Docker Engine 29 (harness/engine-build.sh builds runc with libseccomp; its nftables firewall backend runs nft).
 # python3-venv: make expose makes its runtime venv with the system python3 (tests/integration/install).
 # docker.io: the docker CLI and containerd that Engine 29 runs with, and the VM model's Debian engine 20.10.
-DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck openssh-server sudo libseccomp-dev nftables python3-venv)
+# openjdk-17-jre-headless: ansible-rulebook's rules engine (drools_jpy) runs in a JVM (tests/integration/kind/test_watch_eda.py).
+DEB_PACKAGES=(docker.io busybox-static debootstrap iproute2 iptables git rsync curl ca-certificates shellcheck openssh-server sudo libseccomp-dev nftables python3-venv
+  openjdk-17-jre-headless)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
