@@ -29,7 +29,7 @@ import time
 import typing as t
 
 from ansible_collections.hostreach.kind.plugins.filter.nodeport_summary import summary_table
-from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _kube, _records
+from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _records
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import ENGINE, Change
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import (
     Debouncer,
@@ -43,7 +43,7 @@ from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import 
     summary_rows,
 )
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import Outcome, Playbooks, write_atomically
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_sources import KubeWatch, docker_events, kube_watch
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_sources import docker_events, follow_cluster, running_kind_clusters
 
 INTERVAL = 60.0  # seconds between the periodic resyncs of everything
 PERIODIC = "periodic check"
@@ -126,12 +126,7 @@ class Agent:
             self.unwatched.add(cluster)
             return False
         self.unwatched.discard(cluster)
-        selected: set = set()
-        namespaces = settings.namespaces or [None]
-        watches = [KubeWatch(cluster, "nodes", None, "")]
-        watches += [KubeWatch(cluster, r, ns, settings.label_selector) for ns in namespaces for r in ("services", "endpointslices")]
-        for watch in watches:
-            threading.Thread(target=kube_watch, args=(api, watch, selected, self.changes.put, _Either(stop, self.stop)), daemon=True).start()
+        follow_cluster(api, cluster, settings.namespaces, settings.label_selector, self.changes.put, _Either(stop, self.stop))
         self.watches[cluster] = stop
         return True
 
@@ -256,13 +251,10 @@ class Agent:
         write_atomically(os.path.join(self.state_dir, "status.json"), json.dumps(status, indent=2) + "\n")
 
     def _running_clusters(self) -> list:
-        """The kind clusters with a running node container on the engine (as hostreach_kind_clusters: all finds them)."""
-        try:
-            client = _docker.client_for(self.settings.docker_host or None)[1]
-            containers = client.containers(filters={"label": "io.x-k8s.kind.cluster", "status": "running"})
-        except Exception:  # the engine is away: keep what is followed, the engine's restart brings a resync
-            return sorted(self.watches)
-        return sorted({c["Labels"]["io.x-k8s.kind.cluster"] for c in containers})
+        """The kind clusters with a running node container; while the engine is away, the ones followed (its restart
+        brings a resync)."""
+        running = running_kind_clusters(self.settings.docker_host or None)
+        return sorted(self.watches) if running is None else running
 
     def end(self, *_: object) -> None:
         self.stop.set()

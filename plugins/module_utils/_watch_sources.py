@@ -21,7 +21,13 @@ import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _kube
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import docker_change, engine_restarted, kube_change, slice_service
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import (
+    KIND_CLUSTER_LABEL,
+    docker_change,
+    engine_restarted,
+    kube_change,
+    slice_service,
+)
 
 ENGINE_RETRY = 1.0  # seconds between tries while the engine does not answer
 KUBE_RETRY = 5.0  # seconds between tries while a cluster's API server does not answer
@@ -158,3 +164,24 @@ def kube_watch(api: _kube.KubeApi, watch: KubeWatch, selected: set, put: t.Calla
             version = None
             if getattr(exc, "status", None) != GONE:
                 stop.wait(KUBE_RETRY)
+
+
+def follow_cluster(api: _kube.KubeApi, cluster: str, namespaces: t.Sequence, label_selector: str, put: t.Callable, stop: t.Any) -> None:
+    """Watch a cluster's Nodes, and its Services and EndpointSlices in ``namespaces`` (empty: every namespace), one
+    thread each, until ``stop`` (an Event, or anything with is_set and wait) is set."""
+    selected: set = set()
+    watches = [KubeWatch(cluster, "nodes", None, "")]
+    watches += [KubeWatch(cluster, r, ns, label_selector) for ns in (list(namespaces) or [None]) for r in ("services", "endpointslices")]
+    for watch in watches:
+        threading.Thread(target=kube_watch, args=(api, watch, selected, put, stop), daemon=True).start()
+
+
+def running_kind_clusters(docker_host: str | None) -> list | None:
+    """The kind clusters with a running node container on the engine (as hostreach_kind_clusters: all finds them); None
+    while the engine does not answer: that says nothing of the clusters (the engine's restart is an event)."""
+    try:
+        client = _docker.client_for(docker_host or None)[1]
+        containers = client.containers(filters={"label": KIND_CLUSTER_LABEL, "status": "running"})
+    except Exception:  # the SDK and requests raise many types when the engine is away
+        return None
+    return sorted({c["Labels"][KIND_CLUSTER_LABEL] for c in containers})

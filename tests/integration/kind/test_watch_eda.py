@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -91,7 +92,9 @@ def test_the_rulebook_exposes_a_new_service_and_leaves_the_others(kind_cluster: 
             work.service(other, {"app": web})
             row = wait_for(lambda: reachable_row(tmp_path / "summary.json", web), SERVICE_TO_URL, "the URL in the summary, reachable")
             print(f"Service created -> its URL in the summary, reachable, through ansible-rulebook: {time.monotonic() - created:.1f} s")
-            with urllib.request.urlopen(row["url"], timeout=5) as answer:  # a node of the test's own cluster
+            # Only to a node of the test's own cluster (a container on kind's bridge), before any packet goes there.
+            assert urllib.parse.urlsplit(row["url"]).hostname in kind_cluster.node_ips.values(), row["url"]
+            with urllib.request.urlopen(row["url"], timeout=5) as answer:
                 assert answer.status == 200
             assert work.read_service(web).spec.type == "NodePort"
             assert work.read_service(other).spec.type == "ClusterIP"

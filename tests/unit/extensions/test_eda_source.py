@@ -42,6 +42,8 @@ def test_an_event_names_the_cluster_the_settings_steps_why_and_whether_it_runs()
         "hostreach_kind": {"cluster": "dev", "clusters": ["dev"], "steps": ["services"], "why": list(resync.why), "running": True}
     }
     assert event_of(resync, settings, [])["hostreach_kind"]["running"] is False
+    # The engine does not answer (None): that says nothing of the cluster, whose host side must not be torn down.
+    assert event_of(resync, settings, None)["hostreach_kind"]["running"] is True
 
 
 def test_an_engine_event_is_for_the_settings_clusters_and_one_that_touches_none_of_their_steps_is_none() -> None:

@@ -40,10 +40,10 @@ import time
 import typing as t
 
 import yaml
-from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _kube
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import KIND_CLUSTER_LABEL, Change
+from ansible_collections.hostreach.kind.plugins.module_utils import _kube
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import Change
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import Debouncer, Resync, narrowed_steps
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_sources import KubeWatch, docker_events, kube_watch
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_sources import docker_events, follow_cluster, running_kind_clusters
 
 POLL = 0.2  # seconds: how often the event loop looks at the changes the watch threads found
 STEPS = ["connector", "container", "services"]
@@ -89,7 +89,8 @@ class Follower:
     def start(self) -> None:
         connector = self.settings["connector_name"]
         threading.Thread(target=docker_events, args=(self.settings["docker_host"] or None, connector, self.changes.put, self.stop), daemon=True).start()
-        for cluster in sorted(self.wanted | (set(running_clusters(self.settings["docker_host"])) if self.all else set())):
+        running = (running_kind_clusters(self.settings["docker_host"] or None) or []) if self.all else []
+        for cluster in sorted(self.wanted | set(running)):
             self.follow(cluster)
 
     def follow(self, cluster: str) -> bool:
@@ -101,14 +102,8 @@ class Follower:
             api = _kube.connect(self.settings["kubeconfig"] or None, None, cluster)
         except Exception:  # kind writes the context after the node starts: the next change tries again
             return False
-        selected: set = set()
-        namespaces = self.settings["namespaces"] or [None]
-        selector = self.settings["label_selector"]
-        watches = [KubeWatch(cluster, "nodes", None, "")]
-        watches += [KubeWatch(cluster, r, ns, selector) for ns in namespaces for r in ("services", "endpointslices")]
         self.followed[cluster] = threading.Event()
-        for watch in watches:
-            threading.Thread(target=kube_watch, args=(api, watch, selected, self.changes.put, self.followed[cluster]), daemon=True).start()
+        follow_cluster(api, cluster, self.settings["namespaces"], self.settings["label_selector"], self.changes.put, self.followed[cluster])
         return True
 
     def unfollow(self, cluster: str) -> None:
@@ -129,23 +124,19 @@ class Follower:
         return not change.cluster or self.all or change.cluster in self.wanted
 
 
-def running_clusters(docker_host: object) -> list:
-    """The kind clusters with a running node container (as hostreach_kind_clusters: all finds them)."""
-    try:
-        client = _docker.client_for(str(docker_host) if docker_host else None)[1]
-        containers = client.containers(filters={"label": KIND_CLUSTER_LABEL, "status": "running"})
-    except Exception:  # the engine is away: its restart is an event
-        return []
-    return sorted({c["Labels"][KIND_CLUSTER_LABEL] for c in containers})
+def gone(resync: Resync, running: t.Collection | None) -> bool:
+    """Whether the resync's cluster has no running node; ``running`` None (the engine does not answer) says nothing of
+    it, so it is not gone."""
+    return bool(resync.cluster) and running is not None and resync.cluster not in running
 
 
-def event_of(resync: Resync, settings: t.Mapping, running: t.Collection) -> dict | None:
+def event_of(resync: Resync, settings: t.Mapping, running: t.Collection | None) -> dict | None:
     """The event of a debounced resync, its steps narrowed to the settings' (None when none is left); ``running``:
-    the kind clusters with a running node now."""
+    the kind clusters with a running node now (None while the engine does not answer)."""
     narrowed = narrowed_steps(resync, settings["steps"])
     if not narrowed:
         return None
-    up = not resync.cluster or resync.cluster in running
+    up = not gone(resync, running)
     clusters = [resync.cluster] if resync.cluster else settings["run_clusters"]
     return {"hostreach_kind": {"cluster": resync.cluster, "clusters": clusters, "steps": list(narrowed), "why": list(resync.why), "running": up}}
 
@@ -163,9 +154,9 @@ async def main(queue_out: asyncio.Queue, args: dict) -> None:
                 if follower.wanted_change(change):
                     debouncer.add(change, time.monotonic())
             due = debouncer.take_due(time.monotonic())
-            running = await loop.run_in_executor(None, running_clusters, settings["docker_host"]) if due else []
+            running = await loop.run_in_executor(None, running_kind_clusters, settings["docker_host"] or None) if due else None
             for resync in due:
-                if resync.cluster and resync.cluster not in running:
+                if gone(resync, running):
                     follower.unfollow(resync.cluster)
                 event = event_of(resync, settings, running)
                 if event is not None:
