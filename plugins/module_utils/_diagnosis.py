@@ -15,6 +15,7 @@ The vocabulary (every probe result carries one of these in ``diagnosis``):
                        address (Service status) that is neither a kind node's nor routed through one or the kind
                        network: not probed, so that nothing goes out to an address that is not the cluster's
   name not resolved    a Service's DNS name this host's resolver does not resolve: not probed
+  not probed           a UDP or SCTP port: a TCP connect cannot tell whether it answers (reachable is null)
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ HTTP_ERROR = "HTTP error"
 CONNECT_FAILED = "connect failed"
 NOT_ROUTED = "not routed"
 NAME_NOT_RESOLVED = "name not resolved"
-VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED, NOT_ROUTED, NAME_NOT_RESOLVED)
+NOT_PROBED = "not probed"
+VOCABULARY = (REACHABLE, NO_READY_ENDPOINTS, REFUSED, TIMED_OUT, NO_ROUTE, TLS_FAILURE, HTTP_ERROR, CONNECT_FAILED, NOT_ROUTED, NAME_NOT_RESOLVED, NOT_PROBED)
 
 DOCTOR = "ansible-playbook hostreach.kind.doctor"
 
@@ -40,6 +42,11 @@ def no_endpoints_hint(namespace: str, selector: str | None, not_ready: int) -> s
     if selector:
         return f"no pod matches the selector {selector} (kubectl get pods -n {namespace} -l {selector}): scaled to zero, or the labels differ"
     return "the Service has no selector and no endpoints: nothing was registered for it"
+
+
+def not_tcp_hint(protocol: str) -> str:
+    hint = f"a {protocol} port: a TCP probe cannot tell whether it answers, so it was not probed; ask it with its own client"
+    return hint + (" (for DNS: dig @<host> -p <port> <name>)" if protocol == "UDP" else "")
 
 
 def network_hint(diagnosis: str, via: str, tunnel: bool) -> str:

@@ -133,15 +133,18 @@ def route_text(route: Route) -> str:
 
 
 def probe_targets(reports: list, wait: bool) -> tuple:
-    """(Targets to probe, results decided without probing). A port without a ready endpoint is not probed: its
-    URLs are reported `no ready endpoints` with a hint. With ``wait``, the URLs of changed Services may refuse
-    until the shared deadline (kube-proxy opens a new nodePort a moment later)."""
+    """(Targets to probe, results decided without probing). A UDP or SCTP port is not probed (a TCP connect cannot
+    tell). A port without a ready endpoint is not probed either: its URLs are reported `no ready endpoints` with a hint.
+    With ``wait``, the URLs of changed Services may refuse until the shared deadline (kube-proxy opens a new nodePort a
+    moment later)."""
     targets, decided = [], {}
     for report in reports:
         for port in report["ports"]:
             endpoints = port.get("endpoints")
             for address in port["urls"]:
-                if endpoints is not None and not endpoints["ready"]:
+                if port["protocol"] != "TCP":
+                    decided[address] = {**unprobed(address, _diagnosis.NOT_PROBED, hint=_diagnosis.not_tcp_hint(port["protocol"])), "reachable": None}
+                elif endpoints is not None and not endpoints["ready"]:
                     hint = _diagnosis.no_endpoints_hint(report["namespace"], report["endpoints"]["selector"], endpoints["not_ready"])
                     decided[address] = {**unprobed(address, _diagnosis.NO_READY_ENDPOINTS, hint=hint), "endpoints": endpoints}
                 else:
@@ -178,7 +181,8 @@ def may_probe(reports: list, wait: bool) -> tuple:
     """(Targets, decided results, URLs that may be probed): probe_targets, and with ``wait`` the URLs without a ready
     endpoint too, since they are probed late when their port becomes ready while new nodePorts are waited for."""
     targets, decided = probe_targets(reports, wait)
-    return targets, decided, [target.url for target in targets] + (list(decided) if wait else [])
+    waiting = [url for url, result in decided.items() if result["diagnosis"] == _diagnosis.NO_READY_ENDPOINTS] if wait else []
+    return targets, decided, [target.url for target in targets] + waiting
 
 
 def guarded_among(urls: list, guarded: dict) -> list:

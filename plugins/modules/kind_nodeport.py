@@ -260,7 +260,8 @@ probes:
       ClusterIP this host routes through no kind node, or a load balancer ingress address that is no node's and that this
       host routes neither through a kind node nor as it routes the nodes; not probed, so nothing goes out to an address
       that is not the cluster's; C(error) names the route it would take) or V(name not resolved) (a Service's DNS name, or
-      a load balancer's hostname, this host does not resolve; not probed).
+      a load balancer's hostname, this host does not resolve; not probed) or V(not probed) (a UDP or SCTP port, which a
+      TCP connect cannot test; C(reachable) is null).
     - C(hint) is one line saying what to look at (empty when reachable). A timeout through the tunnel (O(tunnel)) points
       at docker-connector's routes and the Docker VM's firewall, a refused nodePort at kube-proxy, no ready endpoints at
       the pods and their selector.
@@ -274,7 +275,7 @@ probes:
       description: The URL.
       type: str
     reachable:
-      description: Whether it answered (TCP connected, and for an HTTP URL some HTTP answer came).
+      description: Whether it answered (TCP connected, and for an HTTP URL some HTTP answer came); V(null) for a UDP or SCTP port, which is not probed.
       type: bool
     status:
       description: The HTTP status, for HTTP URLs that answered.

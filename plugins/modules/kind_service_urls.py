@@ -151,9 +151,9 @@ probes:
       (always V(0) - nothing was changed, so nothing is waited for) and, with V(no ready endpoints), C(endpoints) (the
       C(ready) and C(not_ready) counts of the port).
     - C(diagnosis) is one of V(reachable), V(no ready endpoints), V(refused), V(timed out), V(no route to host),
-      V(TLS failure), V(HTTP error), V(connect failed), V(not routed) or V(name not resolved). The second and the last
-      two are decided without a probe - no pod is ready behind the port, this host does not route the address through a
-      kind node, or it does not resolve the name.
+      V(TLS failure), V(HTTP error), V(connect failed), V(not routed), V(name not resolved) or V(not probed). The second
+      and the last three are decided without a probe - no pod is ready behind the port, this host does not route the
+      address through a kind node, it does not resolve the name, or the port is UDP or SCTP (C(reachable) is null).
   returned: when O(probe=true)
   type: list
   elements: dict

@@ -19,7 +19,7 @@ def test_the_vocabulary_is_the_one_the_module_documents(name: str) -> None:
 
 
 def test_every_failure_has_a_hint_on_a_mac_and_elsewhere() -> None:
-    failures = [d for d in _diagnosis.VOCABULARY if d not in (_diagnosis.REACHABLE, _diagnosis.NO_READY_ENDPOINTS)]
+    failures = [d for d in _diagnosis.VOCABULARY if d not in (_diagnosis.REACHABLE, _diagnosis.NO_READY_ENDPOINTS, _diagnosis.NOT_PROBED)]
     for tunnel in (True, False):
         for via in ("node port", "load balancer"):
             assert all(_diagnosis.network_hint(d, via, tunnel) for d in failures)

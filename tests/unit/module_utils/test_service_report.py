@@ -232,3 +232,21 @@ def test_the_result_says_changed_from_the_plans_and_carries_the_diff_and_probes_
     assert full["diff"] == [{"before_header": "default/web", "after_header": "default/web", "before": plan.before, "after": service_view(after)}]
     assert full["probes"] == []
     assert listed["changed"] is False and "diff" not in listed and "probes" not in listed
+
+
+def test_a_udp_port_is_never_probed_or_waited_for_and_says_why() -> None:
+    """A TCP connect to a UDP nodePort is refused whatever kube-proxy does: probing it reported `refused` with a hint
+    blaming kube-proxy, after waiting the whole deadline for a port that never opens to TCP."""
+    udp, tcp = ({"name": name, "port": 53, "protocol": protocol, "targetPort": 53} for name, protocol in (("dns", "UDP"), ("dns-tcp", "TCP")))
+    dns = service("dns", ports=[udp, tcp])
+    plan = _nodeport_plan.plan_present(dns)
+    counts = {("default", "dns"): {("dns", "UDP"): [1, 0], ("dns-tcp", "TCP"): [1, 0]}}
+    reports = [_service_report.service_report(write(dns, plan), plan, ["172.18.0.2"], counts)]
+    udp_url, tcp_url = reports[0]["urls"]
+
+    targets, decided, candidates = _service_report.may_probe(reports, wait=True)
+
+    assert [target.url for target in targets] == [tcp_url]
+    assert candidates == [tcp_url]  # never probed late either
+    assert (decided[udp_url]["diagnosis"], decided[udp_url]["reachable"], decided[udp_url]["waited"]) == ("not probed", None, 0.0)
+    assert "UDP port" in decided[udp_url]["hint"] and "dig" in decided[udp_url]["hint"]

@@ -106,7 +106,7 @@ def test_a_load_balancer_address_not_routed_through_a_kind_node_is_never_probed(
     lb = {"metadata": {"name": "lb", "namespace": "default"}, "spec": {"type": "LoadBalancer"}}
     lb["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}, {"ip": "172.18.0.200"}]}}
     report = {"namespace": "default", "name": "lb", "changed": False, "urls": ["http://192.0.2.10:80", "http://172.18.0.200:80"]}
-    report["ports"] = [{"urls": report["urls"]}]
+    report["ports"] = [{"protocol": "TCP", "urls": report["urls"]}]
     params = {"reach": "nodeport", "dns_domain": None, "tunnel": False}
 
     results = _service_phases.probe_phase(params, [report], [lb], {"kind-control-plane": ["172.18.0.2"]}, rescan=None)
