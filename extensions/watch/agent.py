@@ -28,7 +28,7 @@ import threading
 import time
 import typing as t
 
-from ansible_collections.hostreach.kind.plugins.filter.nodeport_summary import summary_table
+from ansible_collections.hostreach.kind.plugins.filter.nodeport_summary import summary_file, summary_table
 from ansible_collections.hostreach.kind.plugins.module_utils import _kube, _records
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import ENGINE, Change
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import (
@@ -233,7 +233,7 @@ class Agent:
             log(f"  {outcome.detail}")
         if outcome.rows is not None:
             before = summary_rows(self.rows)
-            self.rows = merge_rows(self.rows, clusters, outcome.rows)
+            self.rows = merge_rows(self.rows, clusters, summary_file(outcome.rows))
             if summary_rows(self.rows) != before:
                 self._write_summary(table=True)
         self._write_status(where, result, outcome)

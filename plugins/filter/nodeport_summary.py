@@ -4,17 +4,19 @@
 
 Pure functions, one call each from the role. They were Jinja templates; at 300 Services those made about 4,000
 filter calls through Ansible's plugin wrapper and cost 2.3 s of CPU per run (docs/benchmarks.md, variant C).
-Documentation: nodeport_summary_rows.yml and nodeport_summary_table.yml beside this file.
+Documentation: nodeport_summary_rows.yml, nodeport_summary_file.yml and nodeport_summary_table.yml beside this file.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-REACHABLE = "reachable"
-NO_READY_ENDPOINTS = "no ready endpoints"
-NOT_PROBED = "not probed"
+from ansible_collections.hostreach.kind.plugins.module_utils._diagnosis import NO_READY_ENDPOINTS, NOT_PROBED, REACHABLE
+
 _SETTLED = (REACHABLE, NO_READY_ENDPOINTS, NOT_PROBED)  # what does not count as unreachable
+# The summary file's keys: what the cluster is, not what this run did (changed, waited), so a rerun that changes
+# nothing leaves the file as it is.
+FILE_KEYS = ("cluster", "namespace", "service", "type", "url", "reachable", "diagnosis", "hint", "status", "endpoints", "skipped")
 
 
 def summary_rows(results: list) -> list:
@@ -44,6 +46,12 @@ def _url_row(row: dict, probe: dict, url: str, endpoints: dict | None) -> dict:
 def _no_url_row(row: dict) -> dict:
     diagnosis = "skipped" if row["skipped"] else "no URL"
     return {**row, "url": None, "reachable": None, "diagnosis": diagnosis, "hint": row["skipped"] or "", "status": None, "waited": 0, "endpoints": None}
+
+
+def summary_file(rows: list) -> list:
+    """The rows as the summary file holds them (FILE_KEYS only): written by the role, and by the watch agent, which
+    merges the rows of every cluster from its runs' published outcomes."""
+    return [{key: row[key] for key in FILE_KEYS if key in row} for row in rows]
 
 
 def summary_table(rows: list, state: str = "present") -> list:
@@ -130,7 +138,7 @@ def _unique(values: t.Iterable[str]) -> list:
 
 
 class FilterModule:
-    """hostreach.kind.nodeport_summary_rows, hostreach.kind.nodeport_summary_table"""
+    """hostreach.kind.nodeport_summary_rows, hostreach.kind.nodeport_summary_file, hostreach.kind.nodeport_summary_table"""
 
     def filters(self) -> dict:
-        return {"nodeport_summary_rows": summary_rows, "nodeport_summary_table": summary_table}
+        return {"nodeport_summary_rows": summary_rows, "nodeport_summary_file": summary_file, "nodeport_summary_table": summary_table}

@@ -31,7 +31,6 @@ NOT_REPLAYED = (
     "hostreach_kind_watch",
     "hostreach_kind_watch_run",
     "hostreach_kind_watch_settings_file",
-    "hostreach_kind_watch_summary_file",
     "hostreach_kind_settings_file",  # its settings are among the values already
 )
 # Settings whose empty value means "from the environment", as the modules read it: the service's environment is not the

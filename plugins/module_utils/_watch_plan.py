@@ -90,10 +90,12 @@ def narrowed_steps(resync: Resync, run_steps: t.Sequence) -> tuple:
 
 def resync_vars(steps: t.Sequence, clusters: t.Sequence) -> dict:
     """Extra variables, given after the user's own, that narrow a run to these steps and, when it has the services
-    step, these clusters (never an empty list: that would mean hostreach_kind_cluster's one cluster)."""
+    step, these clusters (never an empty list: that would mean hostreach_kind_cluster's one cluster). The run writes no
+    summary file: it would hold its clusters' rows only, and the agent keeps that file with every cluster's."""
     if "services" in steps and not clusters:
         raise ValueError("a run of the services step needs at least one cluster")
-    return {"hostreach_kind_steps": list(steps), **({"hostreach_kind_clusters": list(clusters)} if "services" in steps else {})}
+    narrowed = {"hostreach_kind_steps": list(steps), "hostreach_kind_summary_file": ""}
+    return {**narrowed, **({"hostreach_kind_clusters": list(clusters)} if "services" in steps else {})}
 
 
 def cluster_changes(known: t.Iterable, running: t.Iterable) -> tuple:

@@ -3,10 +3,13 @@
 """How the watch agent acts: it runs the collection's own playbooks, narrowed (issue 20: no second implementation).
 
 Every resync is `ansible-playbook hostreach.kind.expose` (or `teardown` for a cluster that went) with the user's own
-arguments, then extra variables that narrow it to the steps and clusters the events touched and send its summary to
-the agent's own file (_watch_plan.resync_vars). docs/architecture.md has the figures that chose this over running the
-module code in-process. A run is its own process group, so the agent can end it at once when it is asked to stop; the
-modules write every file atomically, so an ended run leaves no half-written file.
+arguments, then extra variables that narrow it to the steps and clusters the events touched and keep it from writing
+the user's summary file (_watch_plan.resync_vars): the agent reads the run's rows from the outcome its closing play
+publishes (set_stats, printed as custom stats) and keeps that file itself, with the rows of every cluster. The runs share a fact cache in the agent's
+state folder, so only the first gathers facts (the agent's machine and environment do not change under it).
+docs/architecture.md has the figures that chose this over running the module code in-process. A run is its own process
+group, so the agent can end it at once when it is asked to stop; the modules write every file atomically, so an ended
+run leaves no half-written file.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -23,10 +27,17 @@ import typing as t
 RECAP = re.compile(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 # The closing play's message for a failed host: `<host> failed <task>: <message>` (roles/_common/tasks/hosts_summary.yml)
 FAILED = re.compile(r'^fatal: \[\S+\]: FAILED! => .*?"msg": ("\S+ failed .*")\}$', re.M)
+# The closing play's published outcome (set_stats hostreach_kind_hosts), as the default callback prints custom stats
+PUBLISHED = re.compile(r"^\tRUN: (\{.*\})$", re.M)
 RUN_TIMEOUT = 900  # seconds: a run that takes longer is ended and counts as failed
 STOP_GRACE = 3.0  # seconds a run gets to end after SIGTERM before SIGKILL
-# The output the agent reads (RECAP, FAILED), whatever the user's ansible.cfg says.
-OUTPUT_ENV = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_NOCOLOR": "1"}
+# The output the agent reads (RECAP, FAILED, PUBLISHED), whatever the user's ansible.cfg says.
+OUTPUT_ENV = {
+    "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+    "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+    "ANSIBLE_NOCOLOR": "1",
+    "ANSIBLE_SHOW_CUSTOM_STATS": "1",
+}
 
 
 class Outcome(t.NamedTuple):
@@ -78,30 +89,22 @@ class Playbooks:
         self.user_args, self.state_dir, self.ansible_playbook = list(user_args), state_dir, ansible_playbook
         self.running: subprocess.Popen | None = None
         self.stopping = False
-        self.summary = os.path.join(state_dir, "run-summary.json")
-        if os.path.exists(self.summary):  # an earlier agent's: this one's runs write their own
-            os.unlink(self.summary)
+        self.facts = os.path.join(state_dir, "facts")
+        shutil.rmtree(self.facts, ignore_errors=True)  # an earlier agent's: this one's first run gathers its own
+        self.env = {
+            **os.environ,
+            **OUTPUT_ENV,
+            "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": self.facts,
+            "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "0",
+        }
 
     def run(self, playbook: str, extra_vars: dict) -> Outcome:
-        # The summary of the run's clusters; written by the run only when it changes (so a rerun that changes nothing
-        # says so), read back only after a run that passed with the services step.
-        summary = self.summary
-        command = [
-            self.ansible_playbook,
-            f"hostreach.kind.{playbook}",
-            *self.user_args,
-            "-e",
-            json.dumps({**extra_vars, "hostreach_kind_watch_summary_file": summary, "hostreach_kind_watch_run": True}),
-        ]
+        narrowing = json.dumps({**extra_vars, "hostreach_kind_watch_run": True})
+        command = [self.ansible_playbook, f"hostreach.kind.{playbook}", *self.user_args, "-e", narrowing]
         started = time.monotonic()
         self.running = subprocess.Popen(
-            command,
-            env={**os.environ, **OUTPUT_ENV},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,
+            command, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, start_new_session=True
         )
         try:
             output = self.running.communicate(timeout=RUN_TIMEOUT)[0]
@@ -110,7 +113,7 @@ class Playbooks:
             output = f"the run took longer than {RUN_TIMEOUT} s and was ended"
         returncode, self.running = self._returncode(), None
         services = "services" in extra_vars.get("hostreach_kind_steps", ["services"])
-        return outcome_of(returncode, output, time.monotonic() - started, _rows(summary) if returncode == 0 and services else None)
+        return outcome_of(returncode, output, time.monotonic() - started, published_rows(output) if returncode == 0 and services else None)
 
     def _returncode(self) -> int:
         code = self.running.wait() if self.running else 1
@@ -128,10 +131,14 @@ class Playbooks:
             os.killpg(child.pid, signal.SIGKILL)
 
 
-def _rows(path: str) -> list | None:
+def published_rows(output: str) -> list | None:
+    """The URL rows of every host of a run (nodeport_services_summary's), from the outcome its closing play published;
+    None when the run published none."""
+    found = PUBLISHED.search(output)
     try:
-        with open(path, encoding="utf-8") as summary:
-            rows = json.load(summary)
-    except (OSError, ValueError):
+        hosts = json.loads(found.group(1))["hostreach_kind_hosts"] if found else None
+    except (ValueError, KeyError, TypeError):
         return None
-    return rows if isinstance(rows, list) else None
+    if not isinstance(hosts, dict):
+        return None
+    return [row for host in hosts.values() if isinstance(host, dict) for row in host.get("urls") or []]

@@ -116,4 +116,17 @@ def test_the_restored_table_says_what_each_service_is_now() -> None:
 
 
 def test_the_filters_are_registered_under_their_documented_names() -> None:
-    assert summary.FilterModule().filters() == {"nodeport_summary_rows": summary.summary_rows, "nodeport_summary_table": summary.summary_table}
+    assert summary.FilterModule().filters() == {
+        "nodeport_summary_rows": summary.summary_rows,
+        "nodeport_summary_file": summary.summary_file,
+        "nodeport_summary_table": summary.summary_table,
+    }
+
+
+def test_the_summary_file_holds_what_the_cluster_is_not_what_the_run_did() -> None:
+    """A rerun that changes nothing (changed false, waited 0) must write the same file as the run that changed it."""
+    rows = summary.summary_rows(RESULTS)
+    first = summary.summary_file(rows)
+    rerun = summary.summary_file([row | {"changed": not row["changed"], "waited": row["waited"] + 2.5} for row in rows])
+    assert first == rerun and len(first) == len(rows)
+    assert set(first[0]) == set(summary.FILE_KEYS) and first[0]["url"] == rows[0]["url"]

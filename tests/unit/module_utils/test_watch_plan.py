@@ -66,8 +66,8 @@ def test_narrowing_keeps_only_the_users_steps_and_names_the_clusters_only_for_th
     resync = Resync(ENGINE, ("connector", "container", "services"), ("the Docker engine restarted",))
     assert narrowed_steps(resync, ["services"]) == ("services",)
     assert narrowed_steps(resync, ["connector", "container"]) == ("connector", "container")
-    assert resync_vars(("services",), ["dev"]) == {"hostreach_kind_steps": ["services"], "hostreach_kind_clusters": ["dev"]}
-    assert resync_vars(("connector",), []) == {"hostreach_kind_steps": ["connector"]}
+    assert resync_vars(("services",), ["dev"]) == {"hostreach_kind_steps": ["services"], "hostreach_kind_summary_file": "", "hostreach_kind_clusters": ["dev"]}
+    assert resync_vars(("connector",), []) == {"hostreach_kind_steps": ["connector"], "hostreach_kind_summary_file": ""}
 
 
 def test_a_services_run_without_a_cluster_is_refused_not_taken_as_the_default_cluster() -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import Playbooks, outcome_of, write_atomically
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import Playbooks, outcome_of, published_rows, write_atomically
 
 RECAP_OK = "PLAY RECAP ***\nlocalhost                  : ok=28   changed=2    unreachable=0    failed=0    skipped=26   rescued=0    ignored=0   \n"
 FATAL = (
@@ -53,3 +53,24 @@ def test_every_run_of_the_agent_says_it_is_the_agents_after_the_users_arguments(
     argv = json.loads(seen.read_text())
     assert argv[:3] == ["hostreach.kind.teardown", "-e", "hostreach_kind_watch=true"]
     assert argv[3] == "-e" and json.loads(argv[4])["hostreach_kind_watch_run"] is True and len(argv) == 5
+
+
+def test_the_rows_of_a_run_come_from_the_outcome_its_closing_play_published() -> None:
+    """The default callback prints set_stats's per-run data as one line, tab, RUN: and the JSON (show_custom_stats)."""
+    rows = [{"cluster": "dev", "url": "http://172.18.0.2:30080", "reachable": True}, {"cluster": "dev", "url": None}]
+    published = {"hostreach_kind_hosts": {"localhost": {"result": "ok", "what": "1 URLs, 1 reachable", "urls": rows}}}
+    output = RECAP_OK + "\nCUSTOM STATS: ****\n\tRUN: " + json.dumps(published, indent=1).replace("\n", "") + "\n"
+    assert published_rows(output) == rows
+    assert published_rows(RECAP_OK) is None  # no services step, or the run ended before its closing play
+    assert published_rows(RECAP_OK + "\tRUN: {not json\n") is None
+    assert published_rows(RECAP_OK + '\tRUN: {"other": 1}\n') is None
+
+
+def test_the_agents_runs_share_a_fact_cache_of_its_own_that_starts_empty(tmp_path: Path) -> None:
+    stale = tmp_path / "facts" / "localhost"
+    stale.parent.mkdir()
+    stale.write_text("{}")
+    env = Playbooks([], str(tmp_path)).env
+    assert not stale.exists()  # an earlier agent's facts are not this one's
+    assert env["ANSIBLE_CACHE_PLUGIN"] == "ansible.builtin.jsonfile" and env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] == str(stale.parent)
+    assert env["ANSIBLE_SHOW_CUSTOM_STATS"] == "1"
