@@ -19,7 +19,7 @@ from ansible_collections.hostreach.kind.plugins.module_utils import _diagnosis
 
 CONNECT_TIMEOUT = 2.0
 HTTP_TIMEOUT = 3.0
-SETTLE_INTERVAL = 0.5
+SETTLE_INTERVAL = 0.2  # seconds between connects to a nodePort kube-proxy is still opening
 WORKERS = 32
 LATE_INTERVAL = 1.0
 _NO_ROUTE = (errno.EHOSTUNREACH, errno.ENETUNREACH)

@@ -17,7 +17,7 @@ import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import ENGINE, Change
 
-QUIET = 0.5  # seconds without a Change before a cluster's resync is due
+QUIET = 0.25  # seconds without a Change before a cluster's resync is due (a Service and its EndpointSlice come ms apart)
 LONGEST = 3.0  # at most this long after the first Change
 BACKOFF_FIRST = 1.0
 BACKOFF_CEILING = 30.0

@@ -15,7 +15,7 @@ Arguments:
                    starts later; empty: hostreach_kind_cluster, default kind), hostreach_kind_kubeconfig,
                    hostreach_kind_namespaces (default [default]), hostreach_kind_label_selector,
                    hostreach_kind_docker_host, hostreach_kind_steps (default all three), connector_container_name.
-  quiet:           seconds without a new change before a burst becomes an event (0.5); longest: at most (3).
+  quiet:           seconds without a new change before a burst becomes an event (0.25); longest: at most (3).
 
 Each event: {"hostreach_kind": {"cluster": "<name>" (empty for the engine: route lines, the VM side),
 "clusters": the clusters the run is for ([<name>], or the settings' own for the engine), "steps": the settings'
@@ -42,7 +42,7 @@ import typing as t
 import yaml
 from ansible_collections.hostreach.kind.plugins.module_utils import _kube
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import Change
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import Debouncer, Resync, narrowed_steps
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import LONGEST, QUIET, Debouncer, Resync, narrowed_steps
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_sources import docker_events, follow_cluster, running_kind_clusters
 
 POLL = 0.2  # seconds: how often the event loop looks at the changes the watch threads found
@@ -145,7 +145,7 @@ async def main(queue_out: asyncio.Queue, args: dict) -> None:
     """Put one event per debounced burst of Changes on ``queue_out``, until cancelled."""
     settings = source_settings(read_settings(str(args["settings_file"])))
     follower, loop = Follower(settings), asyncio.get_running_loop()
-    debouncer = Debouncer(float(args.get("quiet", 0.5)), float(args.get("longest", 3.0)))
+    debouncer = Debouncer(float(args.get("quiet", QUIET)), float(args.get("longest", LONGEST)))
     await loop.run_in_executor(None, follower.start)
     try:
         while True:
