@@ -99,16 +99,18 @@ demo: setup ## the main job on a fresh machine: kind cluster hostreach-demo with
 # WATCH_BENCH_ARGS to watch_bench.py. BENCH_KIND is the kind cluster of the kind benchmarks (made if missing, deleted
 # after only then).
 BENCH_KIND ?= hostreach-bench
-bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300; the watch agent
+bench: link k8s-build ## kind_nodeport vs kubernetes.core.k8s loop vs kubectl loop vs the floor, N=10,100,500; expose.yml on kind, N=10,100,300; the watch agent; a fleet of 1-20 SSH laptops
 	$(RUN) python -m benchmarks.nodeport_bench --sizes 10,100,500 --reps 5 --loop-reps 2 $(BENCH_ARGS)
 	$(RUN) python -m benchmarks.expose_bench --sizes 10,100,300 --reps 3 --kind $(BENCH_KIND) $(EXPOSE_BENCH_ARGS)
 	$(RUN) python -m benchmarks.watch_bench --services 20 --reps 3 --idle 600 --kind $(BENCH_KIND) $(WATCH_BENCH_ARGS)
+	$(RUN) python -m benchmarks.fleet_bench --sizes 1,5,10,20 --reps 2 --kind $(BENCH_KIND)
 	$(RUN) python -m benchmarks.conf_bench --sizes 1000,10000,100000 --reps 3
 
 bench-smoke: link k8s-build ## the benchmarks at their smallest size (CI); fail only on errors, never on ratios or targets
 	$(RUN) python -m benchmarks.nodeport_bench --sizes 10 --reps 2 --loop-reps 1 $(BENCH_ARGS)
 	$(RUN) python -m benchmarks.expose_bench --sizes 10 --reps 1 --kind $(BENCH_KIND) $(EXPOSE_BENCH_ARGS)
 	$(RUN) python -m benchmarks.watch_bench --services 2 --reps 1 --idle 5 --kind $(BENCH_KIND) $(WATCH_BENCH_ARGS)
+	$(RUN) python -m benchmarks.fleet_bench --sizes 1,2 --reps 1 --kind $(BENCH_KIND)
 	$(RUN) python -m benchmarks.conf_bench --sizes 1000 --reps 1
 
 build: ## installable tarball in .build/
