@@ -115,11 +115,14 @@ def test_the_recap_counts_each_laptop_as_what_happened_to_it(team: Team, first_r
     for host in (team.docker_down, team.no_context):
         assert (counts[host.name]["failed"], counts[host.name]["unreachable"], counts[host.name]["rescued"]) == (1, 0, 1), str(first_run)
     assert counts[team.unreachable.name]["unreachable"] == 1, str(first_run)
-    # Nothing ran on it: its only ok is the settings' validation, which runs on the controller before any connection.
+    # Nothing ran on it: its oks are the settings' validation and the include of _common's resolve phase, both on the
+    # controller before any connection (the recap counts an include as ok; its line says "included").
     assert [task.split(" - ")[0] for task in tasks_where(first_run.output, "ok", team.unreachable.name)] == [
         "TASK [hostreach.kind._common : Validating arguments against arg spec 'main'"
     ], str(first_run)
-    assert counts[team.unreachable.name]["ok"] == 1, str(first_run)
+    included = [line.split(" for ", 1) for line in first_run.output.splitlines() if line.startswith("included: ")]
+    assert [path.rsplit("/", 1)[-1] for path, hosts in included if team.unreachable.name in hosts.split(", ")] == ["resolve.yml"], str(first_run)
+    assert counts[team.unreachable.name]["ok"] == 2, str(first_run)
 
 
 def test_each_failed_laptop_fails_with_its_own_message(team: Team, first_run: PtyResult) -> None:
