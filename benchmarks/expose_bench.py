@@ -45,8 +45,20 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.nodeport_bench import ANSIBLE_PLAYBOOK, MERGE_PATCH, PYTHON, RESTORE_ANNOTATION, BenchError, ansible_env, machine, median, run
-from harness.kind import DEMO_HTTPD_PORT, kind_sh, loaded_demo_httpd_image
+from benchmarks.nodeport_bench import (
+    ANSIBLE_PLAYBOOK,
+    MERGE_PATCH,
+    PYTHON,
+    RESTORE_ANNOTATION,
+    BenchError,
+    ansible_env,
+    bench_cluster,
+    log,
+    machine,
+    median,
+    run,
+)
+from harness.kind import DEMO_HTTPD_PORT, loaded_demo_httpd_image
 from harness.versions import cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -355,31 +367,21 @@ def main() -> int:
         profile_module(Path(args.profile_module[0]), Path(args.profile_module[1]))
         return 0
 
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
-
     from kubernetes import config
-
-    from harness.kind import cluster_up
 
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
     log(f"machine: {machine()}")
     started = time.monotonic()
-    existed = kind_sh("status", args.kind, check=False).returncode == 0
     results: list = []
     try:
-        cluster = cluster_up(args.kind)
-        api = config.new_client_from_config(config_file=cluster.kubeconfig, context=cluster.context)
-        api.configuration.connection_pool_maxsize = 16
-        with loaded_demo_httpd_image(cluster) as image:
+        with bench_cluster(args.kind) as cluster, loaded_demo_httpd_image(cluster) as image:
+            api = config.new_client_from_config(config_file=cluster.kubeconfig, context=cluster.context)
+            api.configuration.connection_pool_maxsize = 16
             for size in sizes:
                 results.append(bench_size(api, cluster.name, cluster.kubeconfig, image, size, args.reps, args.profile, log))
     except (BenchError, subprocess.CalledProcessError) as error:
         log(f"ERROR: {error}")
         return 1
-    finally:
-        if not existed:
-            kind_sh("down", args.kind, check=False)
     print(report(results, args.kind))
     print(f"\n{machine()}; kind node image of {cache_dir()}; took {time.monotonic() - started:.0f}s")
     if args.json:

@@ -26,18 +26,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.nodeport_bench import BenchError, machine, median
+from benchmarks.nodeport_bench import BenchError, bench_cluster, log, machine, median
 from harness.fleet import GROUP, Fleet, ansible_bin, fleet_up
 from harness.fleet_kind import kind_subnet, laptop_kubeconfig
 from harness.fleet_venv import shared_venv
-from harness.kind import KindCluster, cluster_up, kind_sh
+from harness.kind import KindCluster
 from harness.kind_objects import cluster_ip_service, namespace
 
 PERSIST = "-C -o ControlMaster=auto -o ControlPersist=60s"  # Ansible's default ssh_args
@@ -122,21 +121,13 @@ def main() -> int:
     args = parser.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",")})
 
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
-
     log(f"machine: {machine()}")
-    existed = kind_sh("status", args.kind, check=False).returncode == 0
     try:
-        cluster = cluster_up(args.kind)
-        with laptops_in_front_of(cluster, max(sizes)) as (fleet, names):
+        with bench_cluster(args.kind) as cluster, laptops_in_front_of(cluster, max(sizes)) as (fleet, names):
             results = measure(fleet, cluster, names, sizes, args.reps, args.variants.split(","), log)
     except (BenchError, subprocess.CalledProcessError) as error:
         log(f"ERROR: {error}")
         return 1
-    finally:
-        if not existed:
-            kind_sh("down", args.kind, check=False)
     print(report(results, sizes))
     print(f"\n{machine()}")
     if args.json:

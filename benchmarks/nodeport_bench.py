@@ -348,6 +348,25 @@ def first_line(argv: list) -> str:
     return (subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False).stdout.splitlines() or ["?"])[0]
 
 
+def log(message: str) -> None:
+    """A progress line on stderr, with the time and the load average the figures depend on."""
+    print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def bench_cluster(name: str):
+    """The kind cluster `name` for a benchmark: made when missing, and then deleted after; a running one is used as it
+    is (make bench-smoke shares the test cluster)."""
+    from harness.kind import cluster_up, kind_sh
+
+    existed = kind_sh("status", name, check=False).returncode == 0
+    try:
+        yield cluster_up(name)
+    finally:
+        if not existed:
+            kind_sh("down", name, check=False)
+
+
 def machine() -> str:
     """The CPUs, memory, load and the versions of everything timed."""
     from kubernetes import __version__ as sdk
@@ -426,9 +445,6 @@ def main() -> int:
     parser.add_argument("--kind-reps", type=int, default=5)
     parser.add_argument("--json", metavar="FILE", help="write every sample here")
     args = parser.parse_args()
-
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
 
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
     log(f"machine: {machine()}")

@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".build" / "collect
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_plan import resync_vars
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import Playbooks
 
-from benchmarks.nodeport_bench import ANSIBLE_PLAYBOOK, BenchError, machine, median
+from benchmarks.nodeport_bench import ANSIBLE_PLAYBOOK, BenchError, bench_cluster, log, machine, median
 from harness.kind import DEMO_HTTPD_PORT, kind_sh, loaded_demo_httpd_image
 from harness.watch import WatchAgent
 
@@ -330,23 +330,13 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="write every sample here")
     args = parser.parse_args()
 
-    def log(message: str) -> None:
-        print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.2f}] {message}", file=sys.stderr, flush=True)
-
-    from harness.kind import cluster_up
-
     log(f"machine: {machine()}")
-    existed = kind_sh("status", args.kind, check=False).returncode == 0
     try:
-        cluster = cluster_up(args.kind)
-        with loaded_demo_httpd_image(cluster) as image:
+        with bench_cluster(args.kind) as cluster, loaded_demo_httpd_image(cluster) as image:
             result = measure(cluster, image, args, log)
     except (BenchError, subprocess.CalledProcessError, AssertionError) as error:
         log(f"ERROR: {error}")
         return 1
-    finally:
-        if not existed:
-            kind_sh("down", args.kind, check=False)
     print(report(result))
     print(f"\n{machine()}")
     if args.json:
