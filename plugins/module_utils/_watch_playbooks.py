@@ -5,11 +5,11 @@
 Every resync is `ansible-playbook hostreach.kind.expose` (or `teardown` for a cluster that went) with the user's own
 arguments, then extra variables that narrow it to the steps and clusters the events touched and keep it from writing
 the user's summary file (_watch_plan.resync_vars): the agent reads the run's rows from the outcome its closing play
-publishes (set_stats, printed as custom stats) and keeps that file itself, with the rows of every cluster. The runs share a fact cache in the agent's
-state folder, so only the first gathers facts (the agent's machine and environment do not change under it).
-docs/architecture.md has the figures that chose this over running the module code in-process. A run is its own process
-group, so the agent can end it at once when it is asked to stop; the modules write every file atomically, so an ended
-run leaves no half-written file.
+publishes (set_stats, printed as custom stats) and keeps that file itself, with the rows of every cluster. The runs
+share a fact cache in the agent's state folder, so only the first gathers facts (the agent's machine and environment
+do not change under it). docs/architecture.md has the figures that chose this over running the module code
+in-process. A run is its own process group, so the agent can end it at once when it is asked to stop; the modules
+write every file atomically, so an ended run leaves no half-written file.
 """
 
 from __future__ import annotations
