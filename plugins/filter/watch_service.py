@@ -6,22 +6,19 @@ LaunchAgent, and what the doctor says of it.
 expose.yml with -e hostreach_kind_watch=true installs the agent (extensions/watch/agent.py) so that it starts at login
 and is restarted when it fails; it runs expose again with the settings of the run that installed it. The decisions are
 here, pure, one call each from roles/watch: the agent's command line and environment (watch_agent_command), the
-settings it replays (watch_expose_settings), the unit's ExecStart (watch_systemd_exec), the LaunchAgent's plist
-(watch_launchd_plist) and the doctor's finding (watch_finding).
+settings it replays (watch_expose_settings) and the doctor's finding (watch_finding); the unit and the plist are
+written by roles/_user_service (filters in user_service.py).
 Documentation: one .yml per filter beside this file.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import plistlib
-import re
 import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.chain import finding
+from ansible_collections.hostreach.kind.plugins.filter.user_service import service_finding, service_status
 
 AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 LINK = "Watch agent"
@@ -37,17 +34,6 @@ NOT_REPLAYED = (
 # user's shell, so the value this run took is written in.
 FROM_ENVIRONMENT = {"hostreach_kind_kubeconfig": ("K8S_AUTH_KUBECONFIG", "KUBECONFIG"), "hostreach_kind_docker_host": ("DOCKER_HOST",)}
 PLAIN = (str, int, float, bool, type(None))
-
-
-def watch_collections_root(role_path: object) -> str:
-    """The folder holding ansible_collections/, from the path of one of this collection's roles
-    (<root>/ansible_collections/hostreach/kind/roles/<role>)."""
-    parts = os.path.normpath(str(role_path)).split(os.sep)
-    if len(parts) < 6 or parts[-2] != "roles" or parts[-5] != "ansible_collections" or not os.path.isabs(str(role_path)):
-        raise AnsibleFilterError(
-            f"watch_collections_root: {role_path!r} is not a role of an installed collection (<root>/ansible_collections/hostreach/kind/roles/<role>)"
-        )
-    return os.sep.join(parts[:-5]) or os.sep
 
 
 def watch_agent_command(python: object, root: object, state_dir: object, settings_file: object, interval: object) -> dict:
@@ -93,51 +79,6 @@ def watch_expose_settings(values: object, environment: object = None) -> dict:
     return kept
 
 
-def _systemd_word(word: str) -> str:
-    """One argument of ExecStart=, quoted as systemd.service(5) unquotes it; `%` and `$` doubled (no specifiers, no
-    variables)."""
-    if any(ord(c) < 32 for c in word):
-        raise AnsibleFilterError(f"watch_systemd_exec: {word!r} holds a control character")
-    word = word.replace("%", "%%").replace("$", "$$")
-    if word and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", word):
-        return word
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def watch_systemd_exec(argv: object) -> str:
-    """The value of ExecStart= (or of Environment=, given ["KEY=value", ...]) that runs exactly ``argv``."""
-    if not isinstance(argv, list) or not argv or not all(isinstance(w, str) for w in argv):
-        raise AnsibleFilterError(f"watch_systemd_exec: {argv!r} is no list of strings")
-    return " ".join(_systemd_word(w) for w in argv)
-
-
-def watch_launchd_plist(command: object, label: str, log: str) -> str:
-    """The LaunchAgent: ``command`` (watch_agent_command's) at login (RunAtLoad), started again when it fails
-    (KeepAlive SuccessfulExit false, at most every ThrottleInterval s), its output in ``log``."""
-    if not isinstance(command, dict) or not isinstance(command.get("argv"), list):
-        raise AnsibleFilterError(f"watch_launchd_plist: {command!r} is not what watch_agent_command returns")
-    agent = {
-        "Label": label,
-        "ProgramArguments": command["argv"],
-        "EnvironmentVariables": command.get("environment", {}),
-        "RunAtLoad": True,
-        "KeepAlive": {"SuccessfulExit": False},
-        "ThrottleInterval": 10,
-        "ProcessType": "Background",
-        "StandardOutPath": log,
-        "StandardErrorPath": log,
-    }
-    return plistlib.dumps(agent, sort_keys=True).decode()
-
-
-def _status(text: object) -> dict:
-    try:
-        status = json.loads(text) if isinstance(text, str) and text else {}
-    except ValueError:
-        return {}
-    return status if isinstance(status, dict) else {}
-
-
 def _last(status: dict, now: float) -> str:
     when = status.get("last_resync")
     if not isinstance(when, (int, float)):
@@ -148,27 +89,18 @@ def _last(status: dict, now: float) -> str:
 def watch_finding(installed: object, running: object, status_text: object, manager: str, fix_start: str, now: object = None) -> dict:
     """The doctor's line for the agent: n/a when no service is installed, broken when installed but not running or
     when its last resync failed, else ok with when it last resynced (``status_text``: the agent's status.json)."""
-    status, at = _status(status_text), float(now) if now is not None else time.time()
-    if not installed:
-        return finding(LINK, "n/a", f"no {manager} service installed (-e hostreach_kind_watch=true on expose installs it); {_last(status, at)}")
-    if not running:
-        return finding(LINK, "broken", f"the {manager} service is installed but not running; {_last(status, at)}", fix_start)
-    if status.get("result") == "FAILED":
-        detail = status.get("detail") or "no detail"
-        return finding(LINK, "broken", f"the {manager} service runs; {_last(status, at)}: {detail}", "fix what the detail names; the agent retries on its own")
-    return finding(LINK, "ok", f"the {manager} service runs; {_last(status, at)}")
+    status, at = service_status(status_text), float(now) if now is not None else time.time()
+    failure = (status.get("detail") or "no detail") if status.get("result") == "FAILED" else ""
+    fixes = ("-e hostreach_kind_watch=true", fix_start, "fix what the detail names; the agent retries on its own")
+    return service_finding(LINK, "service", manager, (installed, running, failure), _last(status, at), fixes)
 
 
 class FilterModule:
-    """hostreach.kind.watch_collections_root, watch_agent_command, watch_expose_settings, watch_systemd_exec,
-    watch_launchd_plist, watch_finding"""
+    """hostreach.kind.watch_agent_command, watch_expose_settings, watch_finding"""
 
     def filters(self) -> dict[str, t.Callable]:
         return {
-            "watch_collections_root": watch_collections_root,
             "watch_agent_command": watch_agent_command,
             "watch_expose_settings": watch_expose_settings,
-            "watch_systemd_exec": watch_systemd_exec,
-            "watch_launchd_plist": watch_launchd_plist,
             "watch_finding": watch_finding,
         }

@@ -1,42 +1,25 @@
 """The watch agent as a service (issue 20, item 1): the command the unit and the plist run, the settings it replays,
-how systemd and launchd read what is written, and the doctor's line."""
+and the doctor's line (how systemd and launchd read what is written: test_user_service.py)."""
 
 from __future__ import annotations
 
 import json
-import plistlib
-import shlex
 
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.hostreach.kind.plugins.filter.watch_service import (
     AGENT_MODULE,
     watch_agent_command,
-    watch_collections_root,
     watch_expose_settings,
     watch_finding,
-    watch_launchd_plist,
-    watch_systemd_exec,
 )
 
-ROLE = "/home/dev/.cache/hostreach-kind/runtime-abc/collections/ansible_collections/hostreach/kind/roles/watch"
 ROOT = "/home/dev/.cache/hostreach-kind/runtime-abc/collections"
 STATE = "/home/dev/.local/state/hostreach-kind/watch"
 
 
 def command() -> dict:
     return watch_agent_command("/venv/bin/python", ROOT, STATE, f"{STATE}/expose-settings.json", 60)
-
-
-def test_the_collections_root_is_the_folder_above_ansible_collections() -> None:
-    assert watch_collections_root(ROLE) == ROOT
-    assert watch_collections_root(ROLE + "/") == ROOT
-
-
-@pytest.mark.parametrize("path", ["/work/main/roles/watch", "roles/watch", "/x/ansible_collections/hostreach/kind/plugins/watch", ""])
-def test_a_path_that_is_no_installed_role_is_refused_naming_it(path: str) -> None:
-    with pytest.raises(AnsibleFilterError, match="is not a role of an installed collection"):
-        watch_collections_root(path)
 
 
 def test_the_agent_runs_as_a_module_of_the_collection_and_replays_the_settings_file() -> None:
@@ -92,32 +75,6 @@ def test_a_value_that_is_no_plain_data_is_refused_naming_it() -> None:
         watch_expose_settings({"hostreach_kind_reach": {"both"}})
     with pytest.raises(AnsibleFilterError, match="no mapping"):
         watch_expose_settings(["hostreach_kind_reach"])
-
-
-def systemd_split(line: str) -> list:
-    """How systemd.service(5) splits ExecStart= for these words: double quotes with backslash escapes, %% and $$."""
-    return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(line, posix=True)]
-
-
-@pytest.mark.parametrize("words", [["/venv/bin/python", "-m", AGENT_MODULE], ["/home/a b/python", 'say "hi"', "back\\slash", "100%", "$HOME", "@file", ""]])
-def test_the_exec_line_gives_systemd_exactly_the_words(words: list) -> None:
-    assert systemd_split(watch_systemd_exec(words)) == words
-
-
-def test_a_word_with_a_newline_is_refused_it_would_end_the_setting() -> None:
-    with pytest.raises(AnsibleFilterError, match="control character"):
-        watch_systemd_exec(["/p", "x\nExecStartPre=/bin/sh"])
-    with pytest.raises(AnsibleFilterError, match="no list of strings"):
-        watch_systemd_exec("/p")
-
-
-def test_the_plist_runs_the_command_at_login_again_when_it_fails_with_its_environment() -> None:
-    found = plistlib.loads(watch_launchd_plist(command(), "hostreach.kind.watch", "/Users/dev/Library/Logs/w.log").encode())
-    assert found["Label"] == "hostreach.kind.watch"
-    assert found["ProgramArguments"] == command()["argv"]
-    assert found["EnvironmentVariables"] == command()["environment"]
-    assert found["RunAtLoad"] is True and found["KeepAlive"] == {"SuccessfulExit": False}
-    assert found["StandardOutPath"] == found["StandardErrorPath"] == "/Users/dev/Library/Logs/w.log"
 
 
 def status(**values: object) -> str:
