@@ -42,6 +42,7 @@ CHAIN = (
     Link("cluster_dns", "check.yml", "cluster_dns_findings", True, True, True),  # the clusters' names to their DNS Service
     Link("nodeport_services", "check.yml", "nodeport_services_findings", True, True, True),  # the Services' URLs, probed
     Link("watch", "check.yml", "watch_findings", False, False, False),  # the watch agent's service (expose installs it on request)
+    Link("pull", "check.yml", "pull_findings", False, False, False),  # the pull timer (expose installs it on request)
 )
 
 # The host-side steps a connector-mode run can leave out: the doctor says so (n/a) instead of looking.
@@ -66,6 +67,7 @@ def _runs(role: str, mode: str, steps: list, reach: str, dns: bool) -> bool:
         "cluster_dns": routes and dns,
         "nodeport_services": services,
         "watch": True,
+        "pull": True,
     }[role]
 
 

@@ -29,6 +29,7 @@ NOT_REPLAYED = (
     "hostreach_kind_watch_run",
     "hostreach_kind_watch_settings_file",
     "hostreach_kind_settings_file",  # its settings are among the values already
+    "hostreach_kind_pull",  # the pull timer is installed by expose and the pull runs, not by the agent
 )
 # Settings whose empty value means "from the environment", as the modules read it: the service's environment is not the
 # user's shell, so the value this run took is written in.

@@ -26,6 +26,7 @@ def test_a_full_connector_run_with_routes_and_names_walks_every_link_in_order() 
         ("cluster_dns", "check.yml"),
         ("nodeport_services", "check.yml"),
         ("watch", "check.yml"),
+        ("pull", "check.yml"),
     ]
     assert chain_roles(chain) == ["docker_connector", "connector_container", "cluster_routes", "cluster_dns", "nodeport_services"]
     assert chain_roles(chain, reverse=True) == ["nodeport_services", "cluster_dns", "cluster_routes", "connector_container", "docker_connector"]

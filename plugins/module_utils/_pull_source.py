@@ -1,0 +1,93 @@
+# Copyright: hostreach.kind contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Laptops that pull (issue 21, item 3): what a pull run may be given, and what it makes of ansible-pull's outcome.
+
+The pull run (extensions/pull/run.py, on the timer roles/pull installs) runs `ansible-pull` on the team's repository.
+Everything here is pure, for the run and for roles/pull's filters: the checks of the repository URL, branch, checkout
+folder and playbook (source_problems) - ansible-pull passes the URL and folder to the git module inside one
+`name=... dest=...` argument string, so a space or a quote in them would add arguments of the git module's own
+(`executable=`, ...), and a leading `-` would be an option - and the status a run leaves for the doctor (next_status):
+what it applied, what it left unchanged, where it failed, and the last commit that was applied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+
+# ansible-pull's line when --only-if-changed finds the checkout unchanged (it then runs no playbook)
+UNCHANGED = "Repository has not changed, quitting"
+# Characters that end or split a word of the git module's key=value arguments, or a line
+UNSAFE = re.compile(r"[\s\"'\\`$;|&<>]|[\x00-\x1f\x7f]")
+FATAL = re.compile(r"^fatal: \[\S+\]: FAILED! => (\{.*\})$", re.M)
+ERROR = re.compile(r"^(?:\[ERROR\]|ERROR!):? ?(.+)$", re.M)
+DETAIL_LIMIT = 400
+
+
+def _word_problem(name: str, value: object, setting: str) -> str:
+    if not isinstance(value, str):
+        return f"{name} {value!r} is no string ({setting})"
+    if UNSAFE.search(value):
+        return f"{name} {value!r} holds a space, a quote, a shell character or a control character ({setting}): give it without"
+    if value.startswith("-"):
+        return f"{name} {value!r} starts with '-' and would be read as an option ({setting})"
+    return ""
+
+
+def source_problems(url: object, checkout: object, branch: object = "", playbook: object = "local.yml") -> list[str]:
+    """What is wrong with a pull run's repository ``url``, ``checkout`` folder, ``branch`` (empty: the default branch)
+    and ``playbook`` (a path inside the repository); empty when all may be given to ansible-pull."""
+    problems = [
+        _word_problem("the repository URL", url, "hostreach_kind_pull"),
+        _word_problem("the checkout folder", checkout, "pull_checkout_dir"),
+        _word_problem("the branch", branch, "pull_branch"),
+        _word_problem("the playbook", playbook, "pull_playbook"),
+    ]
+    if isinstance(url, str) and not url:
+        problems.append("the repository URL is empty (hostreach_kind_pull): give the team repository's URL")
+    if isinstance(checkout, str) and not checkout.startswith("/"):
+        problems.append(f"the checkout folder {checkout!r} is not an absolute path (pull_checkout_dir)")
+    if isinstance(playbook, str) and (not playbook or playbook.startswith("/") or ".." in playbook.split("/")):
+        problems.append(f"the playbook {playbook!r} is not a path inside the repository (pull_playbook)")
+    return [p for p in problems if p]
+
+
+def failure_detail(output: str) -> str:
+    """Why a run failed, from ansible-pull's output: the last failed task's message (expose's closing play names the
+    step and its message), else ansible's last error line, else the last line."""
+    for found in reversed(FATAL.findall(output)):
+        try:
+            message = json.loads(found).get("msg")
+        except ValueError:
+            continue
+        if message:
+            return _short(str(message))
+    errors = ERROR.findall(output)
+    if errors:
+        return _short(errors[-1])
+    lines = [line for line in output.splitlines() if line.strip()]
+    return _short(lines[-1]) if lines else "ansible-pull said nothing"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 3] + "..."
+
+
+def next_status(before: t.Mapping, returncode: int, output: str, commit: str, now: float) -> dict:
+    """The status after a run (``before``: the last one): applied (the playbook ran and passed: this commit is the new
+    good state), unchanged (the repository had not changed: nothing ran) or failed (with why; the good state stays
+    the last one applied)."""
+    good = {"good_commit": before.get("good_commit", ""), "good_run": before.get("good_run")}
+    if returncode != 0:
+        return {"result": "failed", "last_run": now, "commit": commit, "detail": failure_detail(output), **good}
+    if UNCHANGED in output:
+        return {"result": "unchanged", "last_run": now, "commit": commit, "detail": "", **good}
+    return {"result": "applied", "last_run": now, "commit": commit, "detail": "", "good_commit": commit, "good_run": now}
+
+
+def only_if_changed(before: t.Mapping) -> bool:
+    """Whether a run skips the playbook when the repository is unchanged: yes after a run that passed; after a failed
+    run (or none yet) the playbook runs again, so a failure that was not the repository's (the engine down) heals."""
+    return before.get("result") in ("applied", "unchanged")
