@@ -4,16 +4,20 @@
 
 Pure functions, one call each from the role. They were Jinja templates; at 300 Services those made about 4,000
 filter calls through Ansible's plugin wrapper and cost 2.3 s of CPU per run (docs/benchmarks.md, variant C).
-Documentation: nodeport_summary_rows.yml, nodeport_summary_file.yml and nodeport_summary_table.yml beside this file.
+The doctor's lines for the URLs (nodeport_url_findings) read the same diagnoses.
+Documentation: nodeport_summary_rows.yml, nodeport_summary_file.yml, nodeport_summary_table.yml and
+nodeport_url_findings.yml beside this file.
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.hostreach.kind.plugins.filter.chain import finding
 from ansible_collections.hostreach.kind.plugins.module_utils._diagnosis import NO_READY_ENDPOINTS, NOT_PROBED, REACHABLE
 
-_SETTLED = (REACHABLE, NO_READY_ENDPOINTS, NOT_PROBED)  # what does not count as unreachable
+_NOT_APPLICABLE = (NO_READY_ENDPOINTS, NOT_PROBED)  # nothing to reach yet, or not a TCP port: the doctor's n/a
+_SETTLED = (REACHABLE, *_NOT_APPLICABLE)  # what does not count as unreachable
 # The summary file's keys: what the cluster is, not what this run did (changed, waited), so a rerun that changes
 # nothing leaves the file as it is.
 FILE_KEYS = ("cluster", "namespace", "service", "type", "url", "reachable", "diagnosis", "hint", "status", "endpoints", "skipped")
@@ -137,8 +141,28 @@ def _unique(values: t.Iterable[str]) -> list:
     return list(dict.fromkeys(values))
 
 
+def url_findings(probes: list) -> list:
+    """The doctor's line for each probed URL (kind_service_urls' probes): ok when it answered, n/a when its Service has
+    no ready endpoints or the port is not TCP (not probed), else broken; the detail is the diagnosis, the HTTP status,
+    why there are no endpoints and the error; the fix is the probe's hint."""
+    lines = []
+    for probe in probes or []:
+        diagnosis, hint = probe.get("diagnosis") or "", probe.get("hint") or ""
+        status = "ok" if probe.get("reachable") else "n/a" if diagnosis in _NOT_APPLICABLE else "broken"
+        detail = diagnosis + (f" (HTTP {probe['status']})" if probe.get("status") else "")
+        detail += f": {hint}" if hint and diagnosis == NO_READY_ENDPOINTS else ""
+        detail += f": {probe['error']}" if probe.get("error") else ""
+        lines.append(finding(f"URL {probe.get('url')}", status, detail, hint))
+    return lines
+
+
 class FilterModule:
-    """hostreach.kind.nodeport_summary_rows, hostreach.kind.nodeport_summary_file, hostreach.kind.nodeport_summary_table"""
+    """hostreach.kind.nodeport_summary_rows, nodeport_summary_file, nodeport_summary_table, nodeport_url_findings"""
 
     def filters(self) -> dict:
-        return {"nodeport_summary_rows": summary_rows, "nodeport_summary_file": summary_file, "nodeport_summary_table": summary_table}
+        return {
+            "nodeport_summary_rows": summary_rows,
+            "nodeport_summary_file": summary_file,
+            "nodeport_summary_table": summary_table,
+            "nodeport_url_findings": url_findings,
+        }

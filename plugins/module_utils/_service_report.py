@@ -143,7 +143,7 @@ def probe_targets(reports: list, wait: bool) -> tuple:
             endpoints = port.get("endpoints")
             for address in port["urls"]:
                 if port["protocol"] != "TCP":
-                    decided[address] = {**unprobed(address, _diagnosis.NOT_PROBED, hint=_diagnosis.not_tcp_hint(port["protocol"])), "reachable": None}
+                    decided[address] = unprobed(address, _diagnosis.NOT_PROBED, hint=_diagnosis.not_tcp_hint(port["protocol"]))
                 elif endpoints is not None and not endpoints["ready"]:
                     hint = _diagnosis.no_endpoints_hint(report["namespace"], report["endpoints"]["selector"], endpoints["not_ready"])
                     decided[address] = {**unprobed(address, _diagnosis.NO_READY_ENDPOINTS, hint=hint), "endpoints": endpoints}
@@ -165,10 +165,11 @@ def became_ready(reports: list, counts: dict, pending: set) -> list:
 
 def unprobed(address: str, diagnosis: str, error: str | None = None, hint: str | None = None, via: str = "cluster IP") -> dict:
     """The result for a URL that is not probed: its Service has no ready endpoint, or it is a ClusterIP or a load
-    balancer's address (``via``) this host does not route through a kind node, or a name it does not resolve."""
+    balancer's address (``via``) this host does not route through a kind node, or a name it does not resolve; reachable
+    is None for a port that is not TCP (not probed: unknown), else False."""
     return {
         "url": address,
-        "reachable": False,
+        "reachable": None if diagnosis == _diagnosis.NOT_PROBED else False,
         "status": None,
         "error": error,
         "diagnosis": diagnosis,

@@ -120,6 +120,7 @@ def test_the_filters_are_registered_under_their_documented_names() -> None:
         "nodeport_summary_rows": summary.summary_rows,
         "nodeport_summary_file": summary.summary_file,
         "nodeport_summary_table": summary.summary_table,
+        "nodeport_url_findings": summary.url_findings,
     }
 
 
@@ -130,3 +131,24 @@ def test_the_summary_file_holds_what_the_cluster_is_not_what_the_run_did() -> No
     rerun = summary.summary_file([row | {"changed": not row["changed"], "waited": row["waited"] + 2.5} for row in rows])
     assert first == rerun and len(first) == len(rows)
     assert set(first[0]) == set(summary.FILE_KEYS) and first[0]["url"] == rows[0]["url"]
+
+
+def test_each_probed_url_is_a_doctor_line_ok_na_or_broken_with_its_hint_as_the_fix() -> None:
+    probes = [
+        {"url": "http://10.0.0.2:30080", "reachable": True, "diagnosis": "reachable", "status": 200, "hint": "", "error": ""},
+        {"url": "http://10.0.0.2:30081", "reachable": False, "diagnosis": "no ready endpoints", "hint": "no pod matches app=x", "error": ""},
+        {"url": "http://10.0.0.2:30053", "reachable": None, "diagnosis": "not probed", "hint": "ask it with dig", "error": ""},
+        {"url": "http://10.0.0.2:30082", "reachable": False, "diagnosis": "refused", "hint": "kube-proxy?", "error": "ECONNREFUSED"},
+    ]
+    found = summary.url_findings(probes)
+    assert [(f["link"], f["status"]) for f in found] == [
+        ("URL http://10.0.0.2:30080", "ok"),
+        ("URL http://10.0.0.2:30081", "n/a"),
+        ("URL http://10.0.0.2:30053", "n/a"),
+        ("URL http://10.0.0.2:30082", "broken"),
+    ]
+    assert found[0]["detail"] == "reachable (HTTP 200)"
+    assert found[1]["detail"] == "no ready endpoints: no pod matches app=x"
+    assert found[2]["detail"] == "not probed" and found[2]["fix"] == "ask it with dig"
+    assert found[3]["detail"] == "refused: ECONNREFUSED" and found[3]["fix"] == "kube-proxy?"
+    assert summary.url_findings(None) == []
