@@ -10,10 +10,12 @@ roles/pull installs starts it (a systemd user timer, a launchd StartInterval), e
   overlap, whoever started them.
 - With `--only-if-changed` after a run that passed: the playbook runs only when the repository changed. After a failed
   run (or before the first) it runs whatever the repository did, so a failure that was not the repository's heals.
-- ansible-pull's whole output goes to <state-dir>/pull.log (the last 1 MiB, and the one before as pull.log.1); the
+- ansible-pull's whole output goes to <state-dir>/pull.log (moved to pull.log.1 once it passes 1 MiB); the
   outcome to <state-dir>/status.json (written atomically), which the doctor reads: applied / unchanged / failed, the
-  commit, why it failed, and the last commit that was applied. A failed run changes nothing on the machine that
-  expose had not already changed: expose checks every setting before its first step.
+  checkout's commit after the run, why it failed, and the last commit that was applied. A bad setting changes nothing
+  on the machine: expose checks every setting before its first step. A run past an hour is ended with what it started.
+- The playbook runs with hostreach_kind_pull_run=true: expose then leaves the pull timer as it is (on macOS, reloading
+  the LaunchAgent from inside its own job would end the run); the timer's own settings change with expose -e.
 Exit status: ansible-pull's (0 when the lock was held).
 """
 
@@ -23,6 +25,7 @@ import argparse
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,8 +53,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def pull_argv(args: argparse.Namespace, skip_unchanged: bool) -> list[str]:
-    """ansible-pull beside this Python, on the repository."""
-    argv = [str(Path(sys.executable).parent / "ansible-pull"), "--url", args.url, "--directory", args.checkout]
+    """ansible-pull beside this Python, on the repository; the playbook's runs are marked as the pull's own
+    (hostreach_kind_pull_run: expose leaves the pull timer alone on them - on macOS reloading the job would end it)."""
+    argv = [str(Path(sys.executable).parent / "ansible-pull"), "--url", args.url, "--directory", args.checkout, "--extra-vars", "hostreach_kind_pull_run=true"]
     argv += ["--checkout", args.branch] if args.branch else []
     argv += ["--only-if-changed"] if skip_unchanged else []
     return [*argv, args.playbook]
@@ -71,6 +75,7 @@ def head_commit(checkout: str) -> str:
 
 
 def append_log(state: Path, argv: list[str], output: str, returncode: int, started: float) -> None:
+    """The run's whole output after the ones before; a log past LOG_LIMIT becomes pull.log.1 first."""
     log = state / "pull.log"
     if log.exists() and log.stat().st_size > LOG_LIMIT:
         log.replace(state / "pull.log.1")
@@ -79,17 +84,28 @@ def append_log(state: Path, argv: list[str], output: str, returncode: int, start
         out.write(f"=== {when} {' '.join(argv)}\n{output}=== exit {returncode} after {time.time() - started:.1f} s\n")
 
 
+def run_pull(argv: list[str]) -> tuple[int, str]:
+    """ansible-pull's exit status and output (stdout and stderr, undecodable bytes replaced). It runs in a process
+    group of its own: a run past RUN_TIMEOUT is ended with everything it started (its ansible-playbook, git)."""
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **OUTPUT_ENV})
+    except OSError as exc:
+        return 127, f"ERROR! {argv[0]} does not run: {exc}\n"
+    with process:
+        try:
+            output, _ = process.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            return 124, output.decode(errors="replace") + f"\nERROR! the pull took longer than {RUN_TIMEOUT} s and was ended\n"
+    return process.returncode, output.decode(errors="replace")
+
+
 def pull(args: argparse.Namespace, state: Path) -> int:
     before = read_status(state)
     argv = pull_argv(args, only_if_changed(before))
     started = time.time()
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT, env={**os.environ, **OUTPUT_ENV})
-        returncode, output = done.returncode, done.stdout + done.stderr
-    except subprocess.TimeoutExpired as exc:  # its output so far is lost; the log says it was ended
-        returncode, output = 124, f"ERROR! the pull took longer than {exc.timeout:g} s and was ended\n"
-    except OSError as exc:
-        returncode, output = 127, f"ERROR! {argv[0]} does not run: {exc}\n"
+    returncode, output = run_pull(argv)
     append_log(state, argv, output, returncode, started)
     after = next_status(before, returncode, output, head_commit(args.checkout), time.time())
     write_atomically(str(state / "status.json"), json.dumps(after, indent=2, sort_keys=True) + "\n")

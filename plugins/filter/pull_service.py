@@ -16,7 +16,7 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import seconds_ago, service_finding, service_status
 from ansible_collections.hostreach.kind.plugins.module_utils._pull_source import source_problems
 
 RUN_MODULE = "ansible_collections.hostreach.kind.extensions.pull.run"
@@ -38,7 +38,7 @@ def pull_command(url: object, python: object, root: object, state_dir: object, c
 
 
 def _ago(when: object, now: float) -> str:
-    return f"{max(0, round(now - when))} s ago" if isinstance(when, (int, float)) else "never"
+    return seconds_ago(when, now) or "never"
 
 
 def _last(status: dict, now: float) -> str:
@@ -47,7 +47,8 @@ def _last(status: dict, now: float) -> str:
     good = "no commit applied yet"
     if status.get("good_commit"):
         good = f"commit {str(status['good_commit'])[:12]} applied {_ago(status.get('good_run'), now)}"
-    return f"last run {_ago(status.get('last_run'), now)}: {status['result']} {str(status.get('commit') or '')[:12]}; {good}"
+    checkout = str(status.get("commit") or "none")[:12]
+    return f"last run {_ago(status.get('last_run'), now)}: {status['result']} (checkout {checkout}); {good}"
 
 
 def pull_finding(installed: object, running: object, status_text: object, manager: str, fix_start: str, log: str, now: object = None) -> dict:

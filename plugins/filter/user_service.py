@@ -13,6 +13,7 @@ Documentation: one .yml per filter beside this file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import plistlib
 import re
@@ -33,22 +34,23 @@ def collections_root(role_path: object) -> str:
     return os.sep.join(parts[:-5]) or os.sep
 
 
-def _systemd_word(word: str) -> str:
-    """One argument of ExecStart=, quoted as systemd.service(5) unquotes it; `%` and `$` doubled (no specifiers, no
-    variables)."""
+def _systemd_word(word: str, environment: bool) -> str:
+    """One argument of ExecStart=, quoted as systemd.service(5) unquotes it; `%` doubled (no specifiers) and, in
+    ExecStart= only, `$` (no variables; Environment= expands none)."""
     if any(ord(c) < 32 for c in word):
         raise AnsibleFilterError(f"service_exec: {word!r} holds a control character")
-    word = word.replace("%", "%%").replace("$", "$$")
+    word = word.replace("%", "%%") if environment else word.replace("%", "%%").replace("$", "$$")
     if word and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", word):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def service_exec(argv: object) -> str:
-    """The value of ExecStart= (or of Environment=, given ["KEY=value", ...]) that runs exactly ``argv``."""
+def service_exec(argv: object, environment: bool = False) -> str:
+    """The value of ExecStart= that runs exactly ``argv`` (or, with ``environment``, of Environment= that sets exactly
+    ["KEY=value", ...])."""
     if not isinstance(argv, list) or not argv or not all(isinstance(w, str) for w in argv):
         raise AnsibleFilterError(f"service_exec: {argv!r} is no list of strings")
-    return " ".join(_systemd_word(w) for w in argv)
+    return " ".join(_systemd_word(w, bool(environment)) for w in argv)
 
 
 def service_plist(command: object, label: str, log: str, every: object = 0) -> str:
@@ -83,6 +85,13 @@ def service_status(text: object) -> dict:
     except ValueError:
         return {}
     return status if isinstance(status, dict) else {}
+
+
+def seconds_ago(when: object, now: float) -> str:
+    """ "N s ago" for a time in a status.json (seconds since the epoch), "" when it is no finite number."""
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or not math.isfinite(when):
+        return ""
+    return f"{max(0, round(now - when))} s ago"
 
 
 # How a line names the program's state: a service runs, a timer is active.

@@ -18,7 +18,7 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import seconds_ago, service_finding, service_status
 
 AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 LINK = "Watch agent"
@@ -29,7 +29,8 @@ NOT_REPLAYED = (
     "hostreach_kind_watch_run",
     "hostreach_kind_watch_settings_file",
     "hostreach_kind_settings_file",  # its settings are among the values already
-    "hostreach_kind_pull",  # the pull timer is installed by expose and the pull runs, not by the agent
+    "hostreach_kind_pull",  # the pull timer is installed by expose, not by the agent
+    "hostreach_kind_pull_run",  # set by the pull run on its own runs
 )
 # Settings whose empty value means "from the environment", as the modules read it: the service's environment is not the
 # user's shell, so the value this run took is written in.
@@ -81,10 +82,10 @@ def watch_expose_settings(values: object, environment: object = None) -> dict:
 
 
 def _last(status: dict, now: float) -> str:
-    when = status.get("last_resync")
-    if not isinstance(when, (int, float)):
+    ago = seconds_ago(status.get("last_resync"), now)
+    if not ago:
         return "it has not resynced yet"
-    return f"last resync {max(0, round(now - when))} s ago ({status.get('last', '?')}: {status.get('result', '?')})"
+    return f"last resync {ago} ({status.get('last', '?')}: {status.get('result', '?')})"
 
 
 def watch_finding(installed: object, running: object, status_text: object, manager: str, fix_start: str, now: object = None) -> dict:

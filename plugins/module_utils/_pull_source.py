@@ -4,9 +4,10 @@
 
 The pull run (extensions/pull/run.py, on the timer roles/pull installs) runs `ansible-pull` on the team's repository.
 Everything here is pure, for the run and for roles/pull's filters: the checks of the repository URL, branch, checkout
-folder and playbook (source_problems) - ansible-pull passes the URL and folder to the git module inside one
-`name=... dest=...` argument string, so a space or a quote in them would add arguments of the git module's own
-(`executable=`, ...), and a leading `-` would be an option - and the status a run leaves for the doctor (next_status):
+folder and playbook (source_problems) - ansible-pull passes the URL, folder and branch to the git module inside one
+`name=... dest=... version=...` argument string that is split and then templated, so a space or a quote in them would
+add arguments of the git module's own (`executable=`, ...), braces would run Jinja, and a leading `-` would be an
+option: only an allow-list of characters passes - and the status a run leaves for the doctor (next_status):
 what it applied, what it left unchanged, where it failed, and the last commit that was applied.
 """
 
@@ -18,8 +19,10 @@ import typing as t
 
 # ansible-pull's line when --only-if-changed finds the checkout unchanged (it then runs no playbook)
 UNCHANGED = "Repository has not changed, quitting"
-# Characters that end or split a word of the git module's key=value arguments, or a line
-UNSAFE = re.compile(r"[\s\"'\\`$;|&<>]|[\x00-\x1f\x7f]")
+# What the values may hold, and nothing else (an allow-list): ansible-pull writes them into the git module's
+# `name=... dest=... version=...` argument string, which is split on spaces and quotes and then templated - so a space or
+# a quote adds arguments, and `{{ }}`, `{% %}` or `{# #}` would run Jinja (lookups, commands) as the user.
+SAFE = re.compile(r"[A-Za-z0-9._~:/@+=,%-]+")
 FATAL = re.compile(r"^fatal: \[\S+\]: FAILED! => (\{.*\})$", re.M)
 ERROR = re.compile(r"^(?:\[ERROR\]|ERROR!):? ?(.+)$", re.M)
 DETAIL_LIMIT = 400
@@ -28,8 +31,8 @@ DETAIL_LIMIT = 400
 def _word_problem(name: str, value: object, setting: str) -> str:
     if not isinstance(value, str):
         return f"{name} {value!r} is no string ({setting})"
-    if UNSAFE.search(value):
-        return f"{name} {value!r} holds a space, a quote, a shell character or a control character ({setting}): give it without"
+    if value and not SAFE.fullmatch(value):
+        return f"{name} {value!r} holds a character other than letters, digits and . _ ~ : / @ + = , % - ({setting}): give it without"
     if value.startswith("-"):
         return f"{name} {value!r} starts with '-' and would be read as an option ({setting})"
     return ""

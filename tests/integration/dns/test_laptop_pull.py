@@ -7,7 +7,8 @@ only the timer acts - the real ansible-pull, run by extensions/pull/run.py every
 In order, on one laptop:
 - expose installs hostreach-kind-pull.service and .timer, the timer enabled and active; the timer's first run clones
   the repository and exposes with its settings (the Service a NodePort, its URL in the team's summary file,
-  reachable), and its own expose keeps the timer as it is (the team's settings name the same repository);
+  reachable), and its own expose leaves the timer as it is (hostreach_kind_pull_run), though the team's settings name
+  another interval;
 - a change pushed to the repository (the summary file moved) is applied by the next run, with no command typed;
 - a bad commit (an invalid setting) fails that run: status.json and the doctor's Pull line say why, the last good
   commit is kept, and nothing that commit set up is changed (the Service is still a NodePort, the summary still there);
@@ -39,7 +40,8 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "pull" / "local.yml
 
 
 def team_settings(ns: str, cluster: KindCluster, summary: str, **more: object) -> dict:
-    """The team's settings file: this cluster's Services of `ns` by nodePort, the summary at `summary`, the timer kept."""
+    """The team's settings file: this cluster's Services of `ns` by nodePort, the summary at `summary`; it names the
+    timer too, with another interval, which the pull's own runs must leave as expose installed it."""
     return {
         "hostreach_kind_mode": "direct",
         "hostreach_kind_steps": ["services"],
@@ -48,7 +50,7 @@ def team_settings(ns: str, cluster: KindCluster, summary: str, **more: object) -
         "hostreach_kind_namespaces": [ns],
         "hostreach_kind_summary_file": summary,
         "hostreach_kind_pull": f"file://{REPO}",
-        "pull_interval": EVERY,
+        "pull_interval": 3600,
         **more,
     }
 
@@ -89,9 +91,7 @@ def team(laptop: Laptop, kind_cluster: KindCluster, demo, tmp_path_factory: pyte
     settings = team_settings(demo[0], kind_cluster, f"{HOME}/urls.json")
     first = push(laptop, settings, "the team's first settings")
     directory = tmp_path_factory.mktemp("laptop-pull")
-    # The Python and collection a run on the laptop itself takes (ansible_playbook_python: the venv's python3, which
-    # ansible-playbook's #! names), so that the pull runs' own expose finds the timer as this one writes it.
-    installed = {"pull_python": f"{Path(PYTHON).parent}/python3", "pull_collections_root": ROOT}
+    installed = {"pull_interval": EVERY, "pull_python": PYTHON, "pull_collections_root": ROOT}
     done = laptop.playbook("hostreach.kind.expose", {**settings, **installed}, directory)
     yield {"done": done, "first": first, "settings": settings, "directory": directory, "installed": time.time()}
     if laptop.read(f"{UNITS}/hostreach-kind-pull.timer") is not None:
@@ -112,8 +112,8 @@ def test_expose_installs_the_timer_and_its_first_run_applies_the_repository(lapt
     rows = summary_rows(laptop, f"{HOME}/urls.json")
     assert [(r["service"], r["reachable"]) for r in rows] == [(DEMO, True)], rows
     assert demo[1].metadata.name == DEMO and kind_cluster.core_v1().read_namespaced_service(DEMO, demo[0]).spec.type == "NodePort"
-    # The run's own expose kept the timer as it was: the units were written by this host's expose, not since.
-    assert laptop.read(f"{UNITS}/hostreach-kind-pull.service") == service
+    # The run's own expose left the timer as this host's expose wrote it, although the team's file names another interval.
+    assert laptop.read(f"{UNITS}/hostreach-kind-pull.service") == service and laptop.read(f"{UNITS}/hostreach-kind-pull.timer") == timer
 
 
 def test_a_change_pushed_is_applied_on_the_next_run(laptop: Laptop, kind_cluster: KindCluster, demo, team) -> None:
@@ -140,7 +140,7 @@ def test_a_bad_commit_fails_its_run_keeps_the_last_good_state_and_is_reported(la
     doctor = laptop.playbook("hostreach.kind.doctor", {**team["settings"], "doctor_fail_on_broken": False}, team["directory"])
     line = next((x for x in doctor.stdout.splitlines() if "BROKEN" in x and " Pull " in x), "")
     print(f"the doctor's line: {line}")
-    assert "failed " + bad[:12] in line and "commit " + team["second"][:12] + " applied" in line and "sideways" in line, doctor.stdout
+    assert f"failed (checkout {bad[:12]})" in line and "commit " + team["second"][:12] + " applied" in line and "sideways" in line, doctor.stdout
 
 
 def test_teardown_stops_the_timer_and_removes_the_units(laptop: Laptop, team) -> None:

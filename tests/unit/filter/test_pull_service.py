@@ -27,7 +27,7 @@ def test_the_pull_run_is_a_module_of_the_collection_on_the_repository() -> None:
 @pytest.mark.parametrize(
     ("url", "python", "message"),
     [
-        ("https://h/r.git executable=/tmp/evil", "/venv/bin/python", "holds a space"),
+        ("https://h/r.git executable=/tmp/evil", "/venv/bin/python", "character other than"),
         ("", "/venv/bin/python", "URL is empty"),
         (URL, "python3", "python 'python3' is not an absolute path"),
     ],
@@ -49,7 +49,7 @@ def test_no_timer_is_na_and_says_how_to_install_it() -> None:
 
 def test_a_timer_not_active_is_broken_with_the_fix() -> None:
     found = pull_finding(True, False, status(), "systemd", FIX, f"{STATE}/pull.log", now=1060)
-    assert found["status"] == "broken" and found["fix"] == FIX and "last run 60 s ago: applied aaaaaaaaaaaa" in found["detail"]
+    assert found["status"] == "broken" and found["fix"] == FIX and "last run 60 s ago: applied (checkout aaaaaaaaaaaa)" in found["detail"]
 
 
 def test_a_failed_run_is_broken_with_why_and_the_commit_still_applied() -> None:
@@ -57,7 +57,8 @@ def test_a_failed_run_is_broken_with_why_and_the_commit_still_applied() -> None:
     found = pull_finding(True, True, text, "launchd", FIX, f"{STATE}/pull.log", now=2010)
     assert found["status"] == "broken"
     assert found["detail"] == (
-        "the launchd timer is active; last run 10 s ago: failed bbbbbbbbbbbb; commit aaaaaaaaaaaa applied 1010 s ago: localhost failed settings: bad reach"
+        "the launchd timer is active; last run 10 s ago: failed (checkout bbbbbbbbbbbb); commit aaaaaaaaaaaa applied 1010 s ago: "
+        "localhost failed settings: bad reach"
     )
     assert f"{STATE}/pull.log" in found["fix"]
 
@@ -67,7 +68,9 @@ def test_an_active_timer_whose_last_run_passed_is_ok() -> None:
     assert found == {
         "link": "Pull",
         "status": "ok",
-        "detail": "the systemd timer is active; last run 10 s ago: unchanged aaaaaaaaaaaa; commit aaaaaaaaaaaa applied 510 s ago",
+        "detail": "the systemd timer is active; last run 10 s ago: unchanged (checkout aaaaaaaaaaaa); commit aaaaaaaaaaaa applied 510 s ago",
         "fix": "",
     }
     assert pull_finding(True, True, "{broken json", "systemd", FIX, "l")["detail"].endswith("it has not run yet")
+    # a hand-edited time that is no finite number reads as never, and breaks nothing
+    assert "last run never" in pull_finding(True, True, status(last_run=float("inf"), good_run=float("nan")), "systemd", FIX, "l")["detail"]

@@ -38,6 +38,11 @@ def test_the_exec_line_gives_systemd_exactly_the_words(words: list) -> None:
     assert systemd_split(service_exec(words)) == words
 
 
+def test_an_environment_line_keeps_dollars_systemd_expands_no_variables_there() -> None:
+    assert service_exec(["PYTHONPATH=/opt/$x/100%"], environment=True) == '"PYTHONPATH=/opt/$x/100%%"'
+    assert service_exec(["/opt/$x"]) == '"/opt/$$x"'
+
+
 def test_a_word_with_a_newline_is_refused_it_would_end_the_setting() -> None:
     with pytest.raises(AnsibleFilterError, match="control character"):
         service_exec(["/p", "x\nExecStartPre=/bin/sh"])
