@@ -93,10 +93,10 @@ def run_pull(argv: list[str]) -> tuple[int, str]:
         return 127, f"ERROR! {argv[0]} does not run: {exc}\n"
     with process:
         try:
-            output, _ = process.communicate(timeout=RUN_TIMEOUT)
+            output = process.communicate(timeout=RUN_TIMEOUT)[0]
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
+            output = process.communicate()[0]
             return 124, output.decode(errors="replace") + f"\nERROR! the pull took longer than {RUN_TIMEOUT} s and was ended\n"
     return process.returncode, output.decode(errors="replace")
 

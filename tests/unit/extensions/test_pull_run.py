@@ -8,9 +8,11 @@ from __future__ import annotations
 import fcntl
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from ansible_collections.hostreach.kind.extensions.pull import run
 from ansible_collections.hostreach.kind.extensions.pull.run import main
 
 PLAY = """- name: The team's play
@@ -78,3 +80,13 @@ def test_a_url_that_would_be_an_option_is_refused_before_anything_runs(tmp_path:
     with pytest.raises(SystemExit) as ended:
         main(["--url", "--upload-pack=touch /tmp/x", "--checkout", str(tmp_path / "c"), "--state-dir", str(tmp_path / "s")])
     assert ended.value.code == 2 and not (tmp_path / "s").exists()
+
+
+def test_a_run_past_the_timeout_is_ended_with_what_it_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run, "RUN_TIMEOUT", 1)
+    mark = tmp_path / "left-behind"
+    returncode, output = run.run_pull(["sh", "-c", f"(sleep 2; touch {mark}) & printf 'started \\377\\n'; sleep 100"])
+    time.sleep(2.5)
+    assert returncode == 124 and "took longer than 1 s" in output
+    assert "started \ufffd" in output  # a byte that is no UTF-8 is replaced, not fatal
+    assert not mark.exists()  # the child it started went with it
