@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from ansible_collections.hostreach.kind.plugins.filter.user_service import service_status
 from ansible_collections.hostreach.kind.plugins.module_utils._pull_source import next_status, only_if_changed, source_problems
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import OUTPUT_ENV, write_atomically
 
@@ -62,11 +63,11 @@ def pull_argv(args: argparse.Namespace, skip_unchanged: bool) -> list[str]:
 
 
 def read_status(state: Path) -> dict:
+    """The last run's status.json, as the doctor reads it ({} when there is none)."""
     try:
-        found = json.loads((state / "status.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return service_status((state / "status.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         return {}
-    return found if isinstance(found, dict) else {}
 
 
 def head_commit(checkout: str) -> str:

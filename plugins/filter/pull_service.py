@@ -11,12 +11,11 @@ Documentation: one .yml per filter beside this file.
 
 from __future__ import annotations
 
-import os
 import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import seconds_ago, service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, module_command, seconds_ago, service_finding, service_status
 from ansible_collections.hostreach.kind.plugins.module_utils._pull_source import source_problems
 
 RUN_MODULE = "ansible_collections.hostreach.kind.extensions.pull.run"
@@ -26,15 +25,12 @@ LINK = "Pull"
 def pull_command(url: object, python: object, root: object, state_dir: object, checkout: object, branch: object = "", playbook: object = "local.yml") -> dict:
     """The pull run's argv and environment: ``python`` (ansible-core and the SDKs; ansible-pull beside it) runs the pull
     run module from ``root`` (the folder holding ansible_collections/) on the repository ``url``."""
-    for name, value in (("python", python), ("root", root), ("state_dir", state_dir)):
-        if not isinstance(value, str) or not os.path.isabs(value):
-            raise AnsibleFilterError(f"pull_command: {name} {value!r} is not an absolute path")
+    absolute_paths("pull_command", python=python, root=root, state_dir=state_dir)
     problems = source_problems(url, checkout, branch, playbook)
     if problems:
         raise AnsibleFilterError("pull_command: " + "; ".join(problems))
-    argv = [python, "-m", RUN_MODULE, "--url", url, "--checkout", checkout, "--state-dir", state_dir, "--playbook", playbook]
-    argv += ["--branch", branch] if branch else []
-    return {"argv": argv, "environment": {"ANSIBLE_COLLECTIONS_PATH": root, "PYTHONPATH": root, "PYTHONUNBUFFERED": "1"}}
+    args = ["--url", url, "--checkout", checkout, "--state-dir", state_dir, "--playbook", playbook]
+    return module_command(python, root, RUN_MODULE, args + (["--branch", branch] if branch else []))
 
 
 def _ago(when: object, now: float) -> str:

@@ -3,7 +3,8 @@
 """A program of this collection as the user's own service (roles/_user_service): the watch agent (roles/watch) runs all
 the time, the pull run (roles/pull) on a timer.
 
-What the private role writes is decided here, pure: the folder the collection is installed in (collections_root), a
+What the private role writes is decided here, pure: the folder the collection is installed in (collections_root), the
+command that runs a module of it (module_command, with absolute_paths: helpers of the watch and pull filters), a
 systemd unit's ExecStart= and Environment= (service_exec), and a launchd LaunchAgent's plist (service_plist); and how
 the doctor reads such a program's status.json and words its line (service_status, service_finding: helpers of the
 watch and pull filters).
@@ -32,6 +33,19 @@ def collections_root(role_path: object) -> str:
             f"collections_root: {role_path!r} is not a role of an installed collection (<root>/ansible_collections/hostreach/kind/roles/<role>)"
         )
     return os.sep.join(parts[:-5]) or os.sep
+
+
+def absolute_paths(caller: str, **paths: object) -> None:
+    """AnsibleFilterError from ``caller`` naming the first of ``paths`` that is not an absolute path."""
+    for name, value in paths.items():
+        if not isinstance(value, str) or not os.path.isabs(value):
+            raise AnsibleFilterError(f"{caller}: {name} {value!r} is not an absolute path")
+
+
+def module_command(python: str, root: str, module: str, args: list) -> dict:
+    """The argv and environment that run ``module`` of this collection with ``python`` from ``root`` (the folder
+    holding ansible_collections/): the command of a user service (the watch agent, the pull run)."""
+    return {"argv": [python, "-m", module, *args], "environment": {"ANSIBLE_COLLECTIONS_PATH": root, "PYTHONPATH": root, "PYTHONUNBUFFERED": "1"}}
 
 
 def _systemd_word(word: str, environment: bool) -> str:

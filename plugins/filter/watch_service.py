@@ -13,12 +13,11 @@ Documentation: one .yml per filter beside this file.
 
 from __future__ import annotations
 
-import os
 import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import seconds_ago, service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, module_command, seconds_ago, service_finding, service_status
 
 AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 LINK = "Watch agent"
@@ -41,17 +40,15 @@ PLAIN = (str, int, float, bool, type(None))
 def watch_agent_command(python: object, root: object, state_dir: object, settings_file: object, interval: object) -> dict:
     """The agent's argv and environment: ``python`` (with ansible-core and the SDKs; ansible-playbook beside it) runs the
     agent module from ``root`` (the folder holding ansible_collections/), replaying ``settings_file`` (-e @file)."""
-    for name, value in (("python", python), ("root", root), ("state_dir", state_dir), ("settings_file", settings_file)):
-        if not isinstance(value, str) or not os.path.isabs(value):
-            raise AnsibleFilterError(f"watch_agent_command: {name} {value!r} is not an absolute path")
+    absolute_paths("watch_agent_command", python=python, root=root, state_dir=state_dir, settings_file=settings_file)
     try:
         seconds = float(interval)
     except (TypeError, ValueError):
         seconds = 0.0
     if not 5 <= seconds <= 86400:
         raise AnsibleFilterError(f"watch_agent_command: interval {interval!r} is not a number of seconds from 5 to 86400 (watch_service_interval)")
-    argv = [python, "-m", AGENT_MODULE, "--interval", f"{seconds:g}", "--state-dir", state_dir, "--retry-start", "--", "-e", f"@{settings_file}"]
-    return {"argv": argv, "environment": {"ANSIBLE_COLLECTIONS_PATH": root, "PYTHONPATH": root, "PYTHONUNBUFFERED": "1"}}
+    args = ["--interval", f"{seconds:g}", "--state-dir", state_dir, "--retry-start", "--", "-e", f"@{settings_file}"]
+    return module_command(python, root, AGENT_MODULE, args)
 
 
 def _plain(value: object) -> bool:
