@@ -19,8 +19,8 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.hostreach.kind.plugins.module_utils._cluster_dns import DOMAIN, MARKER, resolver_file
+from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import PROTO
 from ansible_collections.hostreach.kind.plugins.module_utils._k8s_names import cluster_name_problem
-from ansible_collections.hostreach.kind.plugins.module_utils._route_targets import PROTO
 
 ROUTE_VERBS = ("replace", "del")
 LINK = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")  # a Linux interface name (IFNAMSIZ - 1), no '/' and no space

@@ -18,6 +18,7 @@ import typing as t
 
 PROC_ROUTE = "/proc/net/route"
 NETSTAT = ("netstat", "-rn", "-f", "inet")
+PROTO = "119"  # `ip route ... proto 119`: the routes kind_cluster_routes adds on Linux (no routing daemon uses 119)
 
 
 class Route(t.NamedTuple):

@@ -17,8 +17,8 @@ import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _config_file, _connector_conf, _connector_file, _docker, _host_routes, _vm_tools
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import HostreachError, RouteError
+from ansible_collections.hostreach.kind.plugins.module_utils._host_routes import PROTO
 
-PROTO = "119"  # `ip route ... proto 119`: the routes kind_cluster_routes adds on Linux (no routing daemon uses 119)
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 VM_PURPOSE = "vm-routes"
 
