@@ -72,6 +72,10 @@ class KubeNotFound(KubeError):
     """404 Not Found."""
 
 
+class KubeGone(KubeError):
+    """410 Gone: the resourceVersion a watch started from is too old; list again."""
+
+
 class KubeForbidden(KubeError):
     """403 Forbidden: RBAC does not allow the request."""
 

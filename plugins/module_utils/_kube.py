@@ -3,6 +3,12 @@
 """The Kubernetes SDK import guard, the shared connection options, and the API calls the modules make, with
 every failure turned into a KubeError whose message says what to do. Which kubeconfig and context: _kubeconfig.
 The options are documented once, in doc_fragments/_kube.py, beside KUBE_COMMON_ARGS here.
+
+The SDK loads the kubeconfig and holds the connection (TLS, client certificates, token refresh, proxy, retries); the
+requests are made here, through its urllib3 pool, from resource_path(). The SDK's generated API classes are not used:
+in kubernetes 37 importing CoreV1Api builds some 300 pydantic models first, 0.65 s of every module run that needs
+none of them (the modules read the JSON the apiserver sends). The SDK's ApiClient, Configuration and urllib3 pool are
+the same across its versions, so this works with the SDK a laptop's venv already has.
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from __future__ import annotations
 import json
 import os
 import traceback
+import typing as t
+from urllib.parse import quote, urlencode
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _kubeconfig
 from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
     KubeConflict,
     KubeError,
     KubeForbidden,
+    KubeGone,
     KubeNotFound,
     KubeUnreachable,
     require_library,
@@ -24,12 +33,12 @@ from ansible_collections.hostreach.kind.plugins.module_utils._errors import (
 try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
-    from kubernetes.client.exceptions import ApiException
+    from urllib3 import Timeout
     from urllib3.exceptions import HTTPError as Urllib3HTTPError
     from yaml import YAMLError, safe_load
 except ImportError:
     KUBERNETES_IMPORT_ERROR: str | None = traceback.format_exc()
-    ApiException = Urllib3HTTPError = YAMLError = None
+    Urllib3HTTPError = YAMLError = None
 else:
     KUBERNETES_IMPORT_ERROR = None
 
@@ -46,6 +55,16 @@ CONNECT_RETRIES = 2
 # Requests kind_nodeport keeps in flight at once (one per Service); the connection pool holds as many.
 CONCURRENT_REQUESTS = 8
 JSON_PATCH = "application/json-patch+json"
+# Where each resource the modules read is served (the API group's path); the ones without a namespace.
+API_PATHS = {
+    "services": "/api/v1",
+    "configmaps": "/api/v1",
+    "nodes": "/api/v1",
+    "namespaces": "/api/v1",
+    "endpointslices": "/apis/discovery.k8s.io/v1",
+    "servicecidrs": "/apis/networking.k8s.io/v1",
+}
+CLUSTER_SCOPED = ("nodes", "namespaces", "servicecidrs")
 # Longest apiserver message passed on as it is.
 MESSAGE_LIMIT = 300
 
@@ -68,25 +87,40 @@ def connect(kubeconfig: str | None, context: str | None, cluster: str) -> KubeAp
     return KubeApi(k8s_client.ApiClient(configuration), name)
 
 
-def _status_message(exc) -> str:
+def resource_path(resource: str, namespace: str | None = None, name: str | None = None) -> str:
+    """The URL path of a resource's collection (in a namespace, or all of them) or of one object. The namespace and
+    name are quoted whole: what a cluster or a user gave never adds a path segment or a query."""
+    where = f"/namespaces/{quote(namespace, safe='')}" if namespace is not None else ""
+    return f"{API_PATHS[resource]}{where}/{resource}" + (f"/{quote(name, safe='')}" if name is not None else "")
+
+
+def _where(verb: str, resource: str, namespace: str | None) -> str:
+    """Where a request was about, for its messages."""
+    return f" in namespace {namespace}" if namespace else " (all namespaces)" if verb == "list" and resource not in CLUSTER_SCOPED else ""
+
+
+def _status_message(status: int, reason: str, body: bytes) -> str:
     """The apiserver's own message, cut short: a 422 can carry the whole object."""
     try:
-        message = json.loads(exc.body)["message"]
+        message = json.loads(body)["message"]
+        if not isinstance(message, str):
+            raise TypeError(message)
     except (TypeError, ValueError, KeyError):
-        message = f"{exc.status} {exc.reason}"
+        message = f"{status} {reason}"
     return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + f"... ({len(message)} characters)"
 
 
-def _api_error(exc, verb: str, resource: str, where: str, context: str, server: str) -> KubeError:
-    """The KubeError for an HTTP error answer, with a summary that leaves out the object's name."""
-    message = _status_message(exc)
-    if exc.status == 403:
+def _api_error(response: t.Any, verb: str, resource: str, where: str, context: str, server: str) -> KubeError:
+    """The KubeError for an HTTP error answer (status, reason, data), with a summary that leaves out the object's name."""
+    status, reason = response.status, response.reason
+    message = _status_message(status, reason, response.data)
+    if status == 403:
         summary = f"forbidden: the user of context {context} may not {verb} {resource}{where}. Grant it (RBAC) or use another context"
         return KubeForbidden(f"{summary}. API server said: {message}", summary=summary)
-    if exc.status == 401:
+    if status == 401:
         return KubeError(f"unauthorized: the API server {server} rejected the credentials of context {context}: {message}")
-    error = {404: KubeNotFound, 409: KubeConflict}.get(exc.status, KubeError)
-    return error(f"{verb} {resource}{where} failed (HTTP {exc.status}): {message}", summary=f"{verb} {resource}{where} failed (HTTP {exc.status} {exc.reason})")
+    error = {404: KubeNotFound, 409: KubeConflict, 410: KubeGone}.get(status, KubeError)
+    return error(f"{verb} {resource}{where} failed (HTTP {status}): {message}", summary=f"{verb} {resource}{where} failed (HTTP {status} {reason})")
 
 
 def _decoded(data: bytes, verb: str, resource: str, where: str, server: str) -> dict:
@@ -104,27 +138,45 @@ def _decoded(data: bytes, verb: str, resource: str, where: str, server: str) -> 
 
 
 class KubeApi:
-    """The Core v1 calls kind_nodeport makes. Responses come back as plain dicts (the JSON the
-    apiserver sent, camelCase), which is what the planner reads."""
+    """The API calls the modules make (and the watch agent's LIST and WATCH). Responses come back as plain dicts (the
+    JSON the apiserver sent, camelCase), which is what the planners read."""
 
-    def __init__(self, api_client, context: str) -> None:
-        self.core = k8s_client.CoreV1Api(api_client)
-        self.discovery = k8s_client.DiscoveryV1Api(api_client)
-        self.networking = k8s_client.NetworkingV1Api(api_client)
+    def __init__(self, api_client: t.Any, context: str) -> None:
+        self.api_client = api_client
         self.context = context
         self.server = api_client.configuration.host
 
-    def _call(self, verb: str, resource: str, namespace: str | None, method, *args, **kwargs) -> dict:
-        cluster_scoped = resource in ("nodes", "namespaces", "servicecidrs")
-        where = f" in namespace {namespace}" if namespace else " (all namespaces)" if verb == "list" and not cluster_scoped else ""
+    def _headers(self, patch: bool) -> dict:
+        """The SDK's own headers (User-Agent) and its credentials (a token, refreshed by the SDK where it expires)."""
+        auth = self.api_client.configuration.auth_settings().values()
+        headers = {**self.api_client.default_headers, "Accept": "application/json"}
+        headers.update({a["key"]: a["value"] for a in auth if a.get("in") == "header" and a.get("value")})
+        return {**headers, "Content-Type": JSON_PATCH} if patch else headers
+
+    def request(self, verb: str, resource: str, namespace: str | None, name: str | None = None, **options: t.Any) -> t.Any:
+        """The urllib3 response to one request, or the KubeError its failure means. Options: query (a dict), patch (a
+        JSON patch, for verb patch), stream (the response not read yet, for a watch; read_timeout then)."""
+        where = _where(verb, resource, namespace)
+        query, patch = options.get("query") or {}, options.get("patch")
+        url = self.server + resource_path(resource, namespace, name) + (f"?{urlencode(query)}" if query else "")
+        stream = options.get("stream", False)
+        timeout = Timeout(connect=REQUEST_TIMEOUT[0], read=options.get("read_timeout", REQUEST_TIMEOUT[1]))
+        body = json.dumps(patch) if patch is not None else None
         try:
-            response = method(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
-        except ApiException as exc:
-            raise _api_error(exc, verb, resource, where, self.context, self.server) from None
+            response = self.api_client.rest_client.pool_manager.request(
+                "PATCH" if patch is not None else "GET", url, headers=self._headers(patch is not None), body=body, timeout=timeout, preload_content=not stream
+            )
         except Urllib3HTTPError as exc:
             summary = f"cannot reach the Kubernetes API server {self.server} (context {self.context}). Is the cluster running (kind get clusters)?"
             raise KubeUnreachable(f"{summary} {verb} {resource}{where}: {exc}", summary=summary) from None
-        return _decoded(response.data, verb, resource, where, self.server)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise _api_error(response, verb, resource, where, self.context, self.server)
+        return response
+
+    def _call(self, verb: str, resource: str, namespace: str | None, name: str | None = None, **options: t.Any) -> dict:
+        response = self.request(verb, resource, namespace, name, **options)
+        return _decoded(response.data, verb, resource, _where(verb, resource, namespace), self.server)
 
     def _items(self, body: dict, resource: str) -> list:
         """The objects of a LIST answer, each a mapping with metadata.name, or a KubeError saying what came instead."""
@@ -136,24 +188,19 @@ class KubeApi:
         return items
 
     def list_services(self, namespace: str | None, label_selector: str | None = None) -> list:
-        selector = {"label_selector": label_selector} if label_selector else {}
-        if namespace is None:
-            body = self._call("list", "services", None, self.core.list_service_for_all_namespaces, **selector)
-        else:
-            body = self._call("list", "services", namespace, self.core.list_namespaced_service, namespace, **selector)
-        return self._items(body, "services")
+        query = {"labelSelector": label_selector} if label_selector else {}
+        return self._items(self._call("list", "services", namespace, query=query), "services")
 
     def read_service(self, namespace: str, name: str) -> dict:
-        return self._call("get", "services", namespace, self.core.read_namespaced_service, name, namespace)
+        return self._call("get", "services", namespace, name)
 
     def patch_service(self, namespace: str, name: str, patch: list, dry_run: bool) -> dict:
-        extra = {"dry_run": "All"} if dry_run else {}
-        return self._call("patch", "services", namespace, self.core.patch_namespaced_service, name, namespace, patch, _content_type=JSON_PATCH, **extra)
+        return self._call("patch", "services", namespace, name, patch=patch, query={"dryRun": "All"} if dry_run else {})
 
     def config_map_yaml(self, namespace: str, name: str, key: str) -> dict | None:
         """The YAML mapping under `key` of a ConfigMap; None when there is none, it may not be read, or it is no mapping."""
         try:
-            config_map = self._call("get", "configmaps", namespace, self.core.read_namespaced_config_map, name, namespace)
+            config_map = self._call("get", "configmaps", namespace, name)
         except (KubeForbidden, KubeNotFound):
             return None
         try:
@@ -174,24 +221,20 @@ class KubeApi:
         """The ServiceCIDR objects (networking.k8s.io/v1, GA in Kubernetes 1.33); None where the API does not serve them
         or this user may not list them."""
         try:
-            return self._items(self._call("list", "servicecidrs", None, self.networking.list_service_cidr), "servicecidrs")
+            return self._items(self._call("list", "servicecidrs", None), "servicecidrs")
         except (KubeNotFound, KubeForbidden):
             return None
 
     def list_nodes(self) -> list:
-        return self._items(self._call("list", "nodes", None, self.core.list_node), "nodes")
+        return self._items(self._call("list", "nodes", None), "nodes")
 
     def list_endpoint_slices(self, namespace: str | None) -> list:
-        if namespace is None:
-            body = self._call("list", "endpointslices", None, self.discovery.list_endpoint_slice_for_all_namespaces)
-        else:
-            body = self._call("list", "endpointslices", namespace, self.discovery.list_namespaced_endpoint_slice, namespace)
-        return self._items(body, "endpointslices")
+        return self._items(self._call("list", "endpointslices", namespace), "endpointslices")
 
     def namespace_exists(self, namespace: str) -> bool:
         """Whether the namespace exists; True when this user may not ask (nothing to say then)."""
         try:
-            self._call("get", "namespaces", None, self.core.read_namespace, namespace)
+            self._call("get", "namespaces", None, namespace)
         except KubeNotFound:
             return False
         except KubeForbidden:

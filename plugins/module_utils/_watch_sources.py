@@ -20,7 +20,7 @@ import threading
 import typing as t
 
 from ansible_collections.hostreach.kind.plugins.module_utils import _docker, _kube
-from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError
+from ansible_collections.hostreach.kind.plugins.module_utils._errors import DockerError, KubeGone
 from ansible_collections.hostreach.kind.plugins.module_utils._watch_events import (
     KIND_CLUSTER_LABEL,
     docker_change,
@@ -65,39 +65,20 @@ class KubeWatch(t.NamedTuple):
     label_selector: str  # services only
 
 
-def _method(api: _kube.KubeApi, watch: KubeWatch) -> tuple:
-    """(the SDK method that lists or watches the resource, its positional arguments)."""
-    if watch.resource == "nodes":
-        return api.core.list_node, ()
-    if watch.resource == "services":
-        return (api.core.list_service_for_all_namespaces, ()) if watch.namespace is None else (api.core.list_namespaced_service, (watch.namespace,))
-    if watch.namespace is None:
-        return api.discovery.list_endpoint_slice_for_all_namespaces, ()
-    return api.discovery.list_namespaced_endpoint_slice, (watch.namespace,)
+def _query(watch: KubeWatch) -> dict:
+    return {"labelSelector": watch.label_selector} if watch.label_selector and watch.resource == "services" else {}
 
 
 def _list(api: _kube.KubeApi, watch: KubeWatch) -> tuple:
     """(the resourceVersion of a LIST, {uid: object})."""
-    method, args = _method(api, watch)
-    selector = {"label_selector": watch.label_selector} if watch.label_selector and watch.resource == "services" else {}
-    body = json.loads(method(*args, _preload_content=False, _request_timeout=_kube.REQUEST_TIMEOUT, **selector).data)
+    body = json.loads(api.request("list", watch.resource, watch.namespace, query=_query(watch)).data)
     return body["metadata"]["resourceVersion"], {i["metadata"]["uid"]: i for i in body.get("items") or []}
 
 
 def _events(api: _kube.KubeApi, watch: KubeWatch, version: str) -> t.Iterator:
     """The watch events (decoded) from `version` until the API server ends the watch."""
-    method, args = _method(api, watch)
-    selector = {"label_selector": watch.label_selector} if watch.label_selector and watch.resource == "services" else {}
-    response = method(
-        *args,
-        watch=True,
-        resource_version=version,
-        allow_watch_bookmarks=True,
-        timeout_seconds=WATCH_SECONDS,
-        _preload_content=False,
-        _request_timeout=(_kube.REQUEST_TIMEOUT[0], WATCH_SECONDS + 30),
-        **selector,
-    )
+    query = {**_query(watch), "watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true", "timeoutSeconds": WATCH_SECONDS}
+    response = api.request("watch", watch.resource, watch.namespace, query=query, stream=True, read_timeout=WATCH_SECONDS + 30)
     try:
         for line in response:
             if line.strip():
@@ -162,7 +143,7 @@ def kube_watch(api: _kube.KubeApi, watch: KubeWatch, selected: set, put: t.Calla
             # 410 Gone: the resourceVersion is too old; list again at once. Anything else: the cluster may be gone or
             # restarting; list again after a while (the agent stops this watch when the cluster goes).
             version = None
-            if getattr(exc, "status", None) != GONE:
+            if not isinstance(exc, KubeGone):
                 stop.wait(KUBE_RETRY)
 
 
