@@ -33,7 +33,8 @@ from pathlib import Path
 
 from ansible_collections.hostreach.kind.plugins.filter.user_service import service_status
 from ansible_collections.hostreach.kind.plugins.module_utils._pull_source import next_status, only_if_changed, source_problems
-from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import OUTPUT_ENV, write_atomically
+from ansible_collections.hostreach.kind.plugins.module_utils._run_output import OUTPUT_ENV
+from ansible_collections.hostreach.kind.plugins.module_utils._watch_playbooks import write_atomically
 
 LOG_LIMIT = 1 << 20  # bytes of pull.log before it becomes pull.log.1
 RUN_TIMEOUT = 3600  # seconds: a pull that takes longer is ended and counts as failed

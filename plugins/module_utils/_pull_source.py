@@ -13,9 +13,10 @@ what it applied, what it left unchanged, where it failed, and the last commit th
 
 from __future__ import annotations
 
-import json
 import re
 import typing as t
+
+from ansible_collections.hostreach.kind.plugins.module_utils._run_output import failure_messages
 
 # ansible-pull's line when --only-if-changed finds the checkout unchanged (it then runs no playbook)
 UNCHANGED = "Repository has not changed, quitting"
@@ -23,7 +24,6 @@ UNCHANGED = "Repository has not changed, quitting"
 # `name=... dest=... version=...` argument string, which is split on spaces and quotes and then templated - so a space or
 # a quote adds arguments, and `{{ }}`, `{% %}` or `{# #}` would run Jinja (lookups, commands) as the user.
 SAFE = re.compile(r"[A-Za-z0-9._~:/@+=,%-]+")
-FATAL = re.compile(r"^fatal: \[\S+\]: FAILED! => (\{.*\})$", re.M)
 ERROR = re.compile(r"^(?:\[ERROR\]|ERROR!):? ?(.+)$", re.M)
 DETAIL_LIMIT = 400
 
@@ -59,13 +59,9 @@ def source_problems(url: object, checkout: object, branch: object = "", playbook
 def failure_detail(output: str) -> str:
     """Why a run failed, from ansible-pull's output: the last failed task's message (expose's closing play names the
     step and its message), else ansible's last error line, else the last line."""
-    for found in reversed(FATAL.findall(output)):
-        try:
-            message = json.loads(found).get("msg")
-        except ValueError:
-            continue
-        if message:
-            return _short(str(message))
+    messages = failure_messages(output)
+    if messages:
+        return _short(messages[-1])
     errors = ERROR.findall(output)
     if errors:
         return _short(errors[-1])

@@ -24,20 +24,12 @@ import tempfile
 import time
 import typing as t
 
-RECAP = re.compile(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-# The closing play's message for a failed host: `<host> failed <task>: <message>` (roles/_common/tasks/hosts_summary.yml)
-FAILED = re.compile(r'^fatal: \[\S+\]: FAILED! => .*?"msg": ("\S+ failed .*")\}$', re.M)
+from ansible_collections.hostreach.kind.plugins.module_utils._run_output import OUTPUT_ENV, RECAP, closing_failures
+
 # The closing play's published outcome (set_stats hostreach_kind_hosts), as the default callback prints custom stats
 PUBLISHED = re.compile(r"^\tRUN: (\{.*\})$", re.M)
 RUN_TIMEOUT = 900  # seconds: a run that takes longer is ended and counts as failed
 STOP_GRACE = 3.0  # seconds a run gets to end after SIGTERM before SIGKILL
-# The output the agent reads (RECAP, FAILED, PUBLISHED), whatever the user's ansible.cfg says.
-OUTPUT_ENV = {
-    "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
-    "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-    "ANSIBLE_NOCOLOR": "1",
-    "ANSIBLE_SHOW_CUSTOM_STATS": "1",
-}
 
 
 class Outcome(t.NamedTuple):
@@ -52,8 +44,7 @@ def outcome_of(returncode: int, output: str, seconds: float, rows: list | None) 
     """What a run did, from its exit status, its recap and its closing summary."""
     recap = RECAP.search(output)
     changed = int(recap.group(1)) if recap else 0
-    failed = FAILED.findall(output)
-    detail = "; ".join(json.loads(m) for m in failed)
+    detail = "; ".join(closing_failures(output))
     if returncode != 0 and not detail:
         detail = f"ansible-playbook exited {returncode}: " + " ".join(output.strip().splitlines()[-3:])[-600:]
     return Outcome(returncode == 0, changed, detail, seconds, rows)
