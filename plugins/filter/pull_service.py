@@ -15,7 +15,7 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, module_command, seconds_ago, service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, last_failure, module_command, seconds_ago, service_finding, service_status
 from ansible_collections.hostreach.kind.plugins.module_utils._pull_source import source_problems
 
 RUN_MODULE = "ansible_collections.hostreach.kind.extensions.pull.run"
@@ -52,7 +52,7 @@ def pull_finding(installed: object, running: object, status_text: object, manage
     its last run failed (with why, and the last commit applied), else ok with its last run (``status_text``: the
     run's status.json; ``log``: its pull.log, named in the fix)."""
     status, at = service_status(status_text), float(now) if now is not None else time.time()
-    failure = (status.get("detail") or "no detail") if status.get("result") == "failed" else ""
+    failure = last_failure(status, "failed")
     repair = f"fix the team repository ({log} has the whole run); the next run tries again, the machine keeps the last commit applied"
     fixes = ("-e hostreach_kind_pull=<repository URL>", fix_start, repair)
     return service_finding(LINK, "timer", manager, (installed, running, failure), _last(status, at), fixes)

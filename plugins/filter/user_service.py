@@ -93,12 +93,23 @@ def service_plist(command: object, label: str, log: str, every: object = 0) -> s
 
 
 def service_status(text: object) -> dict:
-    """A service's status.json as the doctor reads it (the agent's, the pull run's): {} when missing or not an object."""
-    try:
-        status = json.loads(text) if isinstance(text, str) and text else {}
-    except ValueError:
+    """A service's status.json as the doctor reads it (the agent's, the pull run's): {} when there is none yet, and
+    {"unreadable": why} when what is there is no JSON object (the program writes it atomically: something else did)."""
+    if not isinstance(text, str) or not text:
         return {}
-    return status if isinstance(status, dict) else {}
+    try:
+        status = json.loads(text)
+    except ValueError as exc:
+        return {"unreadable": f"status.json is not JSON: {exc}"}
+    return status if isinstance(status, dict) else {"unreadable": f"status.json holds a {type(status).__name__}, not an object"}
+
+
+def last_failure(status: dict, failed: str) -> str:
+    """Why the program's last run failed (its status.json's result is ``failed``), "" when it did not; a status.json
+    that cannot be read says nothing good, so it is a failure too."""
+    if status.get("unreadable"):
+        return f"{status['unreadable']} (the next run writes it anew)"
+    return (status.get("detail") or "no detail") if status.get("result") == failed else ""
 
 
 def seconds_ago(when: object, now: float) -> str:

@@ -17,7 +17,7 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, module_command, seconds_ago, service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, last_failure, module_command, seconds_ago, service_finding, service_status
 
 AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 LINK = "Watch agent"
@@ -89,7 +89,7 @@ def watch_finding(installed: object, running: object, status_text: object, manag
     """The doctor's line for the agent: n/a when no service is installed, broken when installed but not running or
     when its last resync failed, else ok with when it last resynced (``status_text``: the agent's status.json)."""
     status, at = service_status(status_text), float(now) if now is not None else time.time()
-    failure = (status.get("detail") or "no detail") if status.get("result") == "FAILED" else ""
+    failure = last_failure(status, "FAILED")
     fixes = ("-e hostreach_kind_watch=true", fix_start, "fix what the detail names; the agent retries on its own")
     return service_finding(LINK, "service", manager, (installed, running, failure), _last(status, at), fixes)
 

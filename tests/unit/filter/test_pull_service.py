@@ -71,6 +71,9 @@ def test_an_active_timer_whose_last_run_passed_is_ok() -> None:
         "detail": "the systemd timer is active; last run 10 s ago: unchanged (checkout aaaaaaaaaaaa); commit aaaaaaaaaaaa applied 510 s ago",
         "fix": "",
     }
-    assert pull_finding(True, True, "{broken json", "systemd", FIX, "l")["detail"].endswith("it has not run yet")
+    # a status.json that is no JSON object says nothing good: broken, naming why (the run writes it atomically)
+    for text, why in (("{broken json", "status.json is not JSON: "), ("[1]", "status.json holds a list, not an object")):
+        found = pull_finding(True, True, text, "systemd", FIX, "l")
+        assert found["status"] == "broken" and why in found["detail"] and "the next run writes it anew" in found["detail"]
     # a hand-edited time that is no finite number reads as never, and breaks nothing
     assert "last run never" in pull_finding(True, True, status(last_run=float("inf"), good_run=float("nan")), "systemd", FIX, "l")["detail"]

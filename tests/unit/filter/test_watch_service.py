@@ -99,4 +99,5 @@ def test_a_failed_last_resync_is_broken_with_the_agents_message() -> None:
 def test_running_and_resynced_is_ok_with_when() -> None:
     found = watch_finding(True, True, status(), "systemd", "start it", now=1005)
     assert found == {"link": "Watch agent", "status": "ok", "detail": "the systemd service runs; last resync 5 s ago (cluster kind: ok)", "fix": ""}
-    assert watch_finding(True, True, "{not json", "systemd", "x")["detail"].endswith("it has not resynced yet")
+    unreadable = watch_finding(True, True, "{not json", "systemd", "x")
+    assert unreadable["status"] == "broken" and "status.json is not JSON: " in unreadable["detail"]
