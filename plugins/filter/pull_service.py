@@ -15,7 +15,14 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, last_failure, module_command, seconds_ago, service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import (
+    absolute_paths,
+    last_failure,
+    module_command,
+    seconds_ago,
+    service_finding,
+    service_status,
+)
 from ansible_collections.hostreach.kind.plugins.module_utils._pull_source import source_problems
 
 RUN_MODULE = "ansible_collections.hostreach.kind.extensions.pull.run"

@@ -17,7 +17,14 @@ import time
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.hostreach.kind.plugins.filter.user_service import absolute_paths, last_failure, module_command, seconds_ago, service_finding, service_status
+from ansible_collections.hostreach.kind.plugins.filter.user_service import (
+    absolute_paths,
+    last_failure,
+    module_command,
+    seconds_ago,
+    service_finding,
+    service_status,
+)
 
 AGENT_MODULE = "ansible_collections.hostreach.kind.extensions.watch.agent"
 LINK = "Watch agent"

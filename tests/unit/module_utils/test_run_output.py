@@ -5,7 +5,9 @@ from __future__ import annotations
 from ansible_collections.hostreach.kind.plugins.module_utils._run_output import closing_failures, failure_messages
 
 RESCUED = 'fatal: [localhost]: FAILED! => {"changed": false, "msg": "kubeconfig /k has no context \'kind-gone\'"}\n'
-CLOSING = 'fatal: [localhost]: FAILED! => {"msg": "localhost failed at \\"Switch the Services\\": kubeconfig /k has no context \'kind-gone\'", "changed": false}\n'
+CLOSING = (
+    'fatal: [localhost]: FAILED! => {"msg": "localhost failed at \\"Switch the Services\\": kubeconfig /k has no context \'kind-gone\'", "changed": false}\n'
+)
 OTHERS = 'fatal: [mac2]: FAILED! => {not json}\nfatal: [mac3]: FAILED! => ["a list"]\nfatal: [mac4]: FAILED! => {"changed": false}\n'
 
 
@@ -18,7 +20,7 @@ def test_every_failed_tasks_message_in_order_whatever_the_key_order() -> None:
 
 def test_a_result_that_is_no_json_object_or_has_no_message_is_left_out() -> None:
     assert failure_messages(OTHERS) == []
-    assert failure_messages("ok: [localhost]\n  fatal: [x]: FAILED! => {\"msg\": \"indented: not the callback's line\"}\n") == []
+    assert failure_messages('ok: [localhost]\n  fatal: [x]: FAILED! => {"msg": "indented: not the callback\'s line"}\n') == []
 
 
 def test_the_closing_plays_messages_leave_the_rescued_tasks_own_line_out() -> None:
