@@ -20,7 +20,16 @@ source "$HARNESS_DIR/kind-node/settings.sh"
 FILES="$HARNESS_DIR/kind-node"
 WORK="$HOSTREACH_CACHE/kind-node"
 SUITE=bookworm
-MIRROR="${HOSTREACH_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian archive this machine's apt already uses (the first source that is not the security archive), unless
+# HOSTREACH_DEBIAN_MIRROR names another: no mirror is written here.
+apt_mirror() {
+  {
+    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
+    awk '$1 == "deb" { print ($2 ~ /^\[/ ? $3 : $2) }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+  } | grep -v -- '-security' | head -n 1
+}
+MIRROR="${HOSTREACH_DEBIAN_MIRROR:-$(apt_mirror)}"
+[ -n "$MIRROR" ] || die "no Debian archive found in /etc/apt/sources.list{,.d}: set HOSTREACH_DEBIAN_MIRROR to one"
 # What kind's base image installs (images/base/Dockerfile), minus network storage and with Debian's
 # own containerd, runc and CNI plugins instead of kind's builds of them.
 PACKAGES=(
