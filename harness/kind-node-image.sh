@@ -23,10 +23,14 @@ SUITE=bookworm
 # The Debian archive this machine's apt already uses (the first source that is not the security archive), unless
 # HOSTREACH_DEBIAN_MIRROR names another: no mirror is written here.
 apt_mirror() {
-  {
-    awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
-    awk '$1 == "deb" { print ($2 ~ /^\[/ ? $3 : $2) }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
-  } | grep -v -- '-security' | head -n 1
+  local file uris=""
+  for file in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$file" ]] && uris+="$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$file")"$'\n'
+  done
+  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f "$file" ]] && uris+="$(awk '$1 == "deb" { print ($2 ~ /^\[/ ? $3 : $2) }' "$file")"$'\n'
+  done
+  printf '%s' "$uris" | awk 'NF && !/-security/ { print; exit }'
 }
 MIRROR="${HOSTREACH_DEBIAN_MIRROR:-$(apt_mirror)}"
 [ -n "$MIRROR" ] || die "no Debian archive found in /etc/apt/sources.list{,.d}: set HOSTREACH_DEBIAN_MIRROR to one"

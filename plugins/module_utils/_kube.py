@@ -170,7 +170,7 @@ class KubeApi:
             summary = f"cannot reach the Kubernetes API server {self.server} (context {self.context}). Is the cluster running (kind get clusters)?"
             raise KubeUnreachable(f"{summary} {verb} {resource}{where}: {exc}", summary=summary) from None
         if not 200 <= response.status <= 299:
-            response.read()
+            response.read(cache_content=True)  # a watch's answer is not read yet; keep its body for the message
             raise _api_error(response, verb, resource, where, self.context, self.server)
         return response
 
