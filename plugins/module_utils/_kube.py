@@ -153,14 +153,23 @@ class KubeApi:
         headers.update({a["key"]: a["value"] for a in auth if a.get("in") == "header" and a.get("value")})
         return {**headers, "Content-Type": JSON_PATCH} if patch else headers
 
-    def request(self, verb: str, resource: str, namespace: str | None, name: str | None = None, **options: t.Any) -> t.Any:
-        """The urllib3 response to one request, or the KubeError its failure means. Options: query (a dict), patch (a
-        JSON patch, for verb patch), stream (the response not read yet, for a watch; read_timeout then)."""
+    def request(
+        self,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        name: str | None = None,
+        *,
+        query: dict | None = None,
+        patch: list | None = None,
+        stream: bool = False,
+        read_timeout: float = REQUEST_TIMEOUT[1],
+    ) -> t.Any:
+        """The urllib3 response to one request, or the KubeError its failure means: a GET, or with ``patch`` a JSON
+        patch; with ``stream`` (a watch) the response is not read yet and ``read_timeout`` bounds each read."""
         where = _where(verb, resource, namespace)
-        query, patch = options.get("query") or {}, options.get("patch")
         url = self.server + resource_path(resource, namespace, name) + (f"?{urlencode(query)}" if query else "")
-        stream = options.get("stream", False)
-        timeout = Timeout(connect=REQUEST_TIMEOUT[0], read=options.get("read_timeout", REQUEST_TIMEOUT[1]))
+        timeout = Timeout(connect=REQUEST_TIMEOUT[0], read=read_timeout)
         body = json.dumps(patch) if patch is not None else None
         try:
             response = self.api_client.rest_client.pool_manager.request(
